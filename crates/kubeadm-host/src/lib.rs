@@ -1,0 +1,1 @@
+//! Host effects: atomic file writes, preflight checks, kubelet files, dry-run.

@@ -1,0 +1,1 @@
+//! Generated files: kubeconfigs, static Pod manifests, patches.

@@ -1,0 +1,1 @@
+//! kubeadm's PKI: CAs, certificates, keys; generation, reuse and verification.

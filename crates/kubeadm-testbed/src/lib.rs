@@ -1,0 +1,1 @@
+//! Real Kubernetes test bed: pinned components, nodes as namespaces, static-pod runner.
