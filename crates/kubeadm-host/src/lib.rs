@@ -1,1 +1,12 @@
-//! Host effects: atomic file writes, preflight checks, kubelet files, dry-run.
+//! Host effects for kubeadm-rs: atomic file writes and dry-run ([`fs`]), preflight checks
+//! ([`preflight`]), the facts kubeadm's dynamic defaults read from the host ([`hostfacts`]), all
+//! reading the machine through [`hostenv::HostEnv`] so that tests can fake it.
+
+pub mod fake;
+pub mod fs;
+pub mod hostenv;
+pub mod hostfacts;
+pub mod preflight;
+
+pub use fs::{DryRunDir, DryRunWriter, FileWriter, FsError, RealWriter, write_all, write_atomic};
+pub use hostenv::{HostEnv, RealHost};

@@ -1,0 +1,598 @@
+//! Writing [`OutFile`]s to the host: atomically, with kubeadm's modes, or into a dry-run directory.
+//!
+//! # Atomicity
+//!
+//! [`write_atomic`] writes one file as: create the missing parent directories (mode from
+//! [`DirModePolicy`], like upstream's `os.MkdirAll`), create a temporary file in the *same* directory
+//! with `O_CREAT|O_EXCL` and the requested mode (so a `0600` file is never readable by others, not
+//! even for an instant), write, `fchmod` to the exact mode, `fsync`, `rename(2)` over the target and
+//! `fsync` the directory. Readers see either the old file or the new one, never a partial file.
+//!
+//! Upstream writes with `os.WriteFile`, where the process umask applies to *new* files and an existing
+//! file keeps its old mode. We set the exact mode kubeadm documents (0644 certificates, 0600 keys and
+//! kubeconfigs and static Pod manifests, 0644 kubelet files) whatever the umask: with the usual 022
+//! umask the result is identical.
+//!
+//! # Batches
+//!
+//! [`write_all`] writes the files one after the other and stops at the first error. Each file is
+//! atomic, the batch is not: files written before the failing one stay written (new contents), the
+//! failing file keeps its previous contents (or stays absent), and the files after it are untouched.
+//! No temporary file is left behind. Re-running the phase is safe because every write replaces.
+//!
+//! # Dry-run
+//!
+//! [`DryRunWriter`] mirrors upstream's `--dry-run`: files go into one flat directory (by default a
+//! fresh `/etc/kubernetes/tmp/kubeadm-init-dryrun<random>`, or `$KUBEADM_INIT_DRYRUN_DIR`), with
+//! certificates keeping their path below the certificates dir (`etcd/ca.crt`), and everything else
+//! keeping only its file name, as upstream's `CertificateWriteDir`/`KubeConfigDir`/`ManifestDir`/
+//! `KubeletDir` all return the dry-run dir.
+
+use std::ffi::OsString;
+use std::fs::{self, DirBuilder, File, OpenOptions, Permissions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use kubeadm_api::files::OutFile;
+
+/// Environment variable that overrides the dry-run directory of `kubeadm init`.
+pub const ENV_INIT_DRYRUN_DIR: &str = "KUBEADM_INIT_DRYRUN_DIR";
+/// Environment variable that overrides the dry-run directory of `kubeadm join`.
+pub const ENV_JOIN_DRYRUN_DIR: &str = "KUBEADM_JOIN_DRYRUN_DIR";
+/// Environment variable that overrides the dry-run directory of `kubeadm upgrade`.
+pub const ENV_UPGRADE_DRYRUN_DIR: &str = "KUBEADM_UPGRADE_DRYRUN_DIR";
+
+/// Errors of the file-writing layer. Each names the path and the operation; never file contents.
+#[derive(Debug, thiserror::Error)]
+pub enum FsError {
+    /// The path of an [`OutFile`] is not absolute or has no file name.
+    #[error("invalid target path {path:?}: {reason}")]
+    InvalidPath {
+        /// The offending path.
+        path: PathBuf,
+        /// Why it is rejected.
+        reason: &'static str,
+    },
+    /// A filesystem operation failed.
+    #[error("failed to {op} {path:?}: {source}")]
+    Io {
+        /// What was being done (`create directory`, `create temporary file`, `rename`, ...).
+        op: &'static str,
+        /// The path it was done on.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl FsError {
+    fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        FsError::Io { op, path: path.into(), source }
+    }
+}
+
+/// Chooses the mode of directories created on the way to a file, like the `os.MkdirAll` calls of
+/// upstream's writers: `0700` for the static Pod manifests dir, the kubelet dir, `/etc/kubernetes/tmp`
+/// and the etcd data dir; `0755` elsewhere (client-go's certificate, key and kubeconfig writers).
+/// As with `MkdirAll`, every directory created for one file gets the same mode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirModePolicy {
+    /// `(directory, mode)`: a file whose parent is this directory or below it gets `mode`.
+    /// The longest matching directory wins.
+    pub rules: Vec<(PathBuf, u32)>,
+    /// Mode for everything else.
+    pub default_mode: u32,
+}
+
+impl Default for DirModePolicy {
+    fn default() -> Self {
+        Self {
+            rules: vec![
+                (PathBuf::from("/etc/kubernetes/manifests"), 0o700),
+                (PathBuf::from("/etc/kubernetes/tmp"), 0o700),
+                (PathBuf::from("/var/lib/kubelet"), 0o700),
+                (PathBuf::from("/var/lib/etcd"), 0o700),
+            ],
+            default_mode: 0o755,
+        }
+    }
+}
+
+impl DirModePolicy {
+    /// Every created directory gets `mode` (used for the dry-run directory: upstream creates its
+    /// subdirectories with 0700).
+    pub fn uniform(mode: u32) -> Self {
+        Self { rules: Vec::new(), default_mode: mode }
+    }
+
+    /// The mode for the directories leading to `file` (an absolute node path).
+    pub fn mode_for(&self, file: &Path) -> u32 {
+        let parent = file.parent().unwrap_or(Path::new("/"));
+        self.rules
+            .iter()
+            .filter(|(dir, _)| parent.starts_with(dir))
+            .max_by_key(|(dir, _)| dir.components().count())
+            .map_or(self.default_mode, |(_, mode)| *mode)
+    }
+}
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn temp_name(file_name: &std::ffi::OsStr) -> OsString {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut name = OsString::from(".");
+    name.push(file_name);
+    name.push(format!(".tmp-{}-{}-{:08x}", std::process::id(), n, nanos));
+    name
+}
+
+/// Creates `dir` and its missing ancestors with `mode` (subject to the umask, like `os.MkdirAll`).
+pub fn create_dir_all(dir: &Path, mode: u32) -> Result<(), FsError> {
+    DirBuilder::new()
+        .recursive(true)
+        .mode(mode)
+        .create(dir)
+        .map_err(|e| FsError::io("create directory", dir, e))
+}
+
+/// Writes `data` to `target` atomically with exactly `mode`; missing parent dirs are created
+/// with `dir_mode`. See the module docs for the sequence of steps.
+pub fn write_atomic_at(target: &Path, data: &[u8], mode: u32, dir_mode: u32) -> Result<(), FsError> {
+    let file_name = target.file_name().ok_or(FsError::InvalidPath {
+        path: target.to_path_buf(),
+        reason: "no file name",
+    })?;
+    let dir = target.parent().unwrap_or(Path::new("/"));
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    create_dir_all(dir, dir_mode)?;
+
+    // Create a fresh temporary file; retry on the (unlikely) name collision.
+    let mut attempt = 0;
+    let (tmp_path, mut file) = loop {
+        let tmp_path = dir.join(temp_name(file_name));
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            // Permission bits at creation: the umask may only remove bits, so the file is never
+            // more open than `mode`.
+            .mode(mode & 0o7777)
+            .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
+            .open(&tmp_path)
+        {
+            Ok(f) => break (tmp_path, f),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 16 => attempt += 1,
+            Err(e) => return Err(FsError::io("create temporary file", tmp_path, e)),
+        }
+    };
+
+    let result = (|| {
+        file.write_all(data).map_err(|e| FsError::io("write", &tmp_path, e))?;
+        file.set_permissions(Permissions::from_mode(mode & 0o7777))
+            .map_err(|e| FsError::io("set mode of", &tmp_path, e))?;
+        file.sync_all().map_err(|e| FsError::io("fsync", &tmp_path, e))?;
+        drop(file);
+        fs::rename(&tmp_path, target).map_err(|e| FsError::io("rename temporary file over", target, e))
+    })();
+    if let Err(e) = result {
+        // Best effort: the temporary file must not stay behind.
+        let _ = fs::remove_file(&tmp_path);
+        return Err(e);
+    }
+    // Make the rename durable.
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| FsError::io("fsync directory", dir, e))
+}
+
+/// Writes one [`OutFile`] atomically to its absolute path on this host (root `/`), with the
+/// parent-directory modes of [`DirModePolicy::default`].
+pub fn write_atomic(file: &OutFile) -> Result<(), FsError> {
+    RealWriter::host().write(file).map(|_| ())
+}
+
+/// Writes several files to this host, each atomically, stopping at the first error (see the module
+/// docs for what a failing batch leaves behind).
+pub fn write_all(files: &[OutFile]) -> Result<(), FsError> {
+    RealWriter::host().write_all(files).map(|_| ())
+}
+
+/// Where a file went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Written {
+    /// The node path the phase asked for (`/etc/kubernetes/admin.conf`).
+    pub node_path: PathBuf,
+    /// Where it was actually written (the same, below a test root, or in the dry-run dir).
+    pub real_path: PathBuf,
+    /// Whether the contents are secret.
+    pub secret: bool,
+}
+
+/// Something that puts [`OutFile`]s somewhere: the host ([`RealWriter`]) or a dry-run directory
+/// ([`DryRunWriter`]).
+pub trait FileWriter: Send + Sync {
+    /// Where a node path would be written.
+    fn real_path(&self, node_path: &Path) -> Result<PathBuf, FsError>;
+
+    /// Writes one file atomically.
+    fn write(&self, file: &OutFile) -> Result<Written, FsError>;
+
+    /// Writes files in order, each atomically, stopping at the first error.
+    fn write_all(&self, files: &[OutFile]) -> Result<Vec<Written>, FsError> {
+        files.iter().map(|f| self.write(f)).collect()
+    }
+
+    /// True for the dry-run writer.
+    fn is_dry_run(&self) -> bool;
+}
+
+fn check_absolute(path: &Path) -> Result<(), FsError> {
+    if !path.is_absolute() {
+        return Err(FsError::InvalidPath { path: path.to_path_buf(), reason: "not absolute" });
+    }
+    if path.components().any(|c| matches!(c, Component::ParentDir)) {
+        return Err(FsError::InvalidPath { path: path.to_path_buf(), reason: "contains '..'" });
+    }
+    if path.file_name().is_none() {
+        return Err(FsError::InvalidPath { path: path.to_path_buf(), reason: "no file name" });
+    }
+    Ok(())
+}
+
+/// Joins an absolute node path below `root` (`/` gives the path itself).
+fn rooted(root: &Path, node_path: &Path) -> PathBuf {
+    let rel: PathBuf = node_path.components().filter(|c| matches!(c, Component::Normal(_))).collect();
+    root.join(rel)
+}
+
+/// Writes to the real filesystem, below `root` (`/` in production, a temporary directory in tests).
+#[derive(Clone, Debug)]
+pub struct RealWriter {
+    root: PathBuf,
+    dir_modes: DirModePolicy,
+}
+
+impl RealWriter {
+    /// Writes to `/`.
+    pub fn host() -> Self {
+        Self::with_root("/")
+    }
+
+    /// Writes below `root`: node path `/etc/kubernetes/x` becomes `<root>/etc/kubernetes/x`.
+    pub fn with_root(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into(), dir_modes: DirModePolicy::default() }
+    }
+
+    /// Replaces the directory-mode policy.
+    pub fn dir_modes(mut self, policy: DirModePolicy) -> Self {
+        self.dir_modes = policy;
+        self
+    }
+
+    /// The root prefix.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+impl FileWriter for RealWriter {
+    fn real_path(&self, node_path: &Path) -> Result<PathBuf, FsError> {
+        check_absolute(node_path)?;
+        Ok(rooted(&self.root, node_path))
+    }
+
+    fn write(&self, file: &OutFile) -> Result<Written, FsError> {
+        let real = self.real_path(&file.path)?;
+        write_atomic_at(&real, &file.data, file.mode, self.dir_modes.mode_for(&file.path))?;
+        Ok(Written { node_path: file.path.clone(), real_path: real, secret: file.secret })
+    }
+
+    fn is_dry_run(&self) -> bool {
+        false
+    }
+}
+
+/// Node directories whose files upstream redirects into the flat dry-run directory (by file name).
+pub const DRY_RUN_FLAT_DIRS: [&str; 3] = ["/etc/kubernetes/manifests", "/var/lib/kubelet", "/etc/kubernetes"];
+
+/// Writes into a dry-run directory instead of the node, remembering what it wrote so that the
+/// command can print it at the end (never the contents of secret files).
+#[derive(Debug)]
+pub struct DryRunWriter {
+    dir: PathBuf,
+    cert_dir: PathBuf,
+    written: Mutex<Vec<Written>>,
+}
+
+/// The dry-run directory chosen for a command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DryRunDir {
+    /// The directory.
+    pub path: PathBuf,
+    /// Upstream's warning when the directory was generated (not taken from the env var):
+    /// `Using dry-run directory <dir>. To override it, set the environment variable <VAR>`.
+    pub message: Option<String>,
+}
+
+impl DryRunDir {
+    /// Like upstream's `GetDryRunDir`: `$<env_var>` if set and non-empty (used as is, not created),
+    /// else a new `<kubernetes_dir>/tmp/<prefix><random>` (`/etc/kubernetes/tmp` created `0700`).
+    /// `prefix` is `kubeadm-init-dryrun`, `kubeadm-join-dryrun`, ... as upstream.
+    pub fn resolve(
+        env_value: Option<&str>,
+        env_var: &str,
+        kubernetes_dir: &Path,
+        prefix: &str,
+    ) -> Result<Self, FsError> {
+        if let Some(v) = env_value.filter(|v| !v.is_empty()) {
+            return Ok(Self { path: PathBuf::from(v), message: None });
+        }
+        let tmp = kubernetes_dir.join("tmp");
+        create_dir_all(&tmp, 0o700)?;
+        let dir = tempfile::Builder::new()
+            .prefix(prefix)
+            .rand_bytes(9)
+            .permissions(Permissions::from_mode(0o700))
+            .tempdir_in(&tmp)
+            .map_err(|e| FsError::io("create a temporary directory in", &tmp, e))?
+            .keep();
+        let message = format!(
+            "Using dry-run directory {}. To override it, set the environment variable {}",
+            dir.display(),
+            env_var
+        );
+        Ok(Self { path: dir, message: Some(message) })
+    }
+}
+
+impl DryRunWriter {
+    /// A dry-run writer into `dir`; `cert_dir` is the cluster's certificatesDir (files below it keep
+    /// their relative path, e.g. `etcd/ca.key`).
+    pub fn new(dir: impl Into<PathBuf>, cert_dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into(), cert_dir: cert_dir.into(), written: Mutex::new(Vec::new()) }
+    }
+
+    /// The dry-run directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Everything written so far, in order.
+    pub fn written(&self) -> Vec<Written> {
+        match self.written.lock() {
+            Ok(w) => w.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Prints files like upstream's `PrintDryRunFiles`:
+    /// `[dryrun] Would write file "<node path>" with content:` followed by the contents.
+    /// Secret files are never printed; for them only
+    /// `[dryrun] Would write file "<node path>" (contents not shown: sensitive)` is written.
+    /// Files not written by this writer are skipped.
+    pub fn print_files(&self, node_paths: &[&Path], out: &mut dyn Write) -> Result<(), FsError> {
+        let written = self.written();
+        for node_path in node_paths {
+            let Some(w) = written.iter().rev().find(|w| w.node_path == *node_path) else { continue };
+            let shown = node_path.display();
+            if w.secret {
+                writeln!(out, "[dryrun] Would write file \"{shown}\" (contents not shown: sensitive)")
+                    .map_err(|e| FsError::io("print", *node_path, e))?;
+                continue;
+            }
+            let data = fs::read(&w.real_path).map_err(|e| FsError::io("read", &w.real_path, e))?;
+            writeln!(out, "[dryrun] Would write file \"{shown}\" with content:")
+                .and_then(|_| out.write_all(&data))
+                .map_err(|e| FsError::io("print", *node_path, e))?;
+        }
+        Ok(())
+    }
+}
+
+impl FileWriter for DryRunWriter {
+    fn real_path(&self, node_path: &Path) -> Result<PathBuf, FsError> {
+        check_absolute(node_path)?;
+        if let Ok(rel) = node_path.strip_prefix(&self.cert_dir) {
+            return Ok(self.dir.join(rel));
+        }
+        let parent = node_path.parent().unwrap_or(Path::new("/"));
+        if DRY_RUN_FLAT_DIRS.iter().any(|d| parent == Path::new(d)) {
+            // check_absolute guarantees a file name.
+            let name = node_path.file_name().unwrap_or_default();
+            return Ok(self.dir.join(name));
+        }
+        Ok(rooted(&self.dir, node_path))
+    }
+
+    fn write(&self, file: &OutFile) -> Result<Written, FsError> {
+        let real = self.real_path(&file.path)?;
+        write_atomic_at(&real, &file.data, file.mode, 0o700)?;
+        let w = Written { node_path: file.path.clone(), real_path: real, secret: file.secret };
+        match self.written.lock() {
+            Ok(mut list) => list.push(w.clone()),
+            Err(poisoned) => poisoned.into_inner().push(w.clone()),
+        }
+        Ok(w)
+    }
+
+    fn is_dry_run(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    fn mode_of(p: &Path) -> u32 {
+        fs::metadata(p).unwrap().mode() & 0o7777
+    }
+
+    fn leftovers(dir: &Path) -> Vec<String> {
+        fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp-"))
+            .collect()
+    }
+
+    #[test]
+    fn writes_with_exact_modes_and_dir_modes() {
+        let root = tempfile::tempdir().unwrap();
+        let w = RealWriter::with_root(root.path());
+        let key = OutFile::secret("/etc/kubernetes/pki/ca.key", b"KEY".to_vec(), 0o600);
+        let crt = OutFile::public("/etc/kubernetes/pki/ca.crt", b"CRT".to_vec(), 0o644);
+        let man = OutFile::secret("/etc/kubernetes/manifests/etcd.yaml", b"m".to_vec(), 0o600);
+        let out = w.write_all(&[key, crt, man]).unwrap();
+        assert_eq!(out.len(), 3);
+        let p = root.path().join("etc/kubernetes/pki/ca.key");
+        assert_eq!(fs::read(&p).unwrap(), b"KEY");
+        assert_eq!(mode_of(&p), 0o600);
+        assert_eq!(mode_of(&root.path().join("etc/kubernetes/pki/ca.crt")), 0o644);
+        // umask may strip group/other bits from directories; 0700 dirs must never gain any.
+        assert_eq!(mode_of(&root.path().join("etc/kubernetes/manifests")) & 0o077, 0);
+        assert_eq!(mode_of(&root.path().join("etc/kubernetes/pki")) & 0o700, 0o700);
+        assert!(leftovers(&root.path().join("etc/kubernetes/pki")).is_empty());
+    }
+
+    #[test]
+    fn replaces_existing_file_and_its_mode() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("f.conf");
+        fs::write(&target, b"old old old").unwrap();
+        fs::set_permissions(&target, Permissions::from_mode(0o666)).unwrap();
+        write_atomic_at(&target, b"new", 0o600, 0o755).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+        assert_eq!(mode_of(&target), 0o600);
+        assert!(leftovers(root.path()).is_empty());
+    }
+
+    #[test]
+    fn error_names_path_and_leaves_no_temp_file() {
+        let root = tempfile::tempdir().unwrap();
+        // Renaming a file over a non-empty directory fails after the temp file was written.
+        let target = root.path().join("dir-in-the-way");
+        fs::create_dir(&target).unwrap();
+        fs::write(target.join("x"), b"x").unwrap();
+        let err = write_atomic_at(&target, b"data", 0o644, 0o755).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("dir-in-the-way"), "{msg}");
+        assert!(msg.contains("rename"), "{msg}");
+        assert!(leftovers(root.path()).is_empty());
+    }
+
+    #[test]
+    fn read_only_dir_error_names_path() {
+        // Root ignores directory permissions, so fake a read-only location: a parent that is a file.
+        let root = tempfile::tempdir().unwrap();
+        fs::write(root.path().join("etc"), b"not a dir").unwrap();
+        let w = RealWriter::with_root(root.path());
+        let err = w.write(&OutFile::public("/etc/kubernetes/a.crt", b"x".to_vec(), 0o644)).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("create directory"), "{msg}");
+        assert!(msg.contains("etc/kubernetes"), "{msg}");
+        assert!(!msg.contains("not a dir"));
+    }
+
+    #[test]
+    fn read_only_dir_without_root_privileges() {
+        if nix::unistd::geteuid().is_root() {
+            return; // root bypasses permission bits; covered by read_only_dir_error_names_path
+        }
+        let root = tempfile::tempdir().unwrap();
+        let ro = root.path().join("ro");
+        fs::create_dir(&ro).unwrap();
+        fs::set_permissions(&ro, Permissions::from_mode(0o555)).unwrap();
+        let err = write_atomic_at(&ro.join("f"), b"x", 0o600, 0o755).unwrap_err();
+        assert!(err.to_string().contains("ro"), "{err}");
+        assert!(leftovers(&ro).is_empty());
+    }
+
+    #[test]
+    fn failing_batch_keeps_earlier_files() {
+        let root = tempfile::tempdir().unwrap();
+        fs::create_dir_all(root.path().join("etc/blocked/x")).unwrap();
+        fs::write(root.path().join("etc/blocked/x/y"), b"y").unwrap();
+        let w = RealWriter::with_root(root.path());
+        let files = [
+            OutFile::public("/etc/first", b"1".to_vec(), 0o644),
+            OutFile::public("/etc/blocked/x", b"2".to_vec(), 0o644),
+            OutFile::public("/etc/third", b"3".to_vec(), 0o644),
+        ];
+        assert!(w.write_all(&files).is_err());
+        assert!(root.path().join("etc/first").exists());
+        assert!(!root.path().join("etc/third").exists());
+        assert!(leftovers(&root.path().join("etc/blocked")).is_empty());
+    }
+
+    #[test]
+    fn rejects_relative_paths() {
+        let w = RealWriter::with_root("/nonexistent");
+        let err = w.write(&OutFile::public("etc/x", b"x".to_vec(), 0o644)).unwrap_err();
+        assert!(matches!(err, FsError::InvalidPath { .. }));
+        let err = w.write(&OutFile::public("/etc/../x", b"x".to_vec(), 0o644)).unwrap_err();
+        assert!(matches!(err, FsError::InvalidPath { .. }));
+    }
+
+    #[test]
+    fn dir_mode_policy() {
+        let p = DirModePolicy::default();
+        assert_eq!(p.mode_for(Path::new("/etc/kubernetes/manifests/etcd.yaml")), 0o700);
+        assert_eq!(p.mode_for(Path::new("/var/lib/kubelet/config.yaml")), 0o700);
+        assert_eq!(p.mode_for(Path::new("/etc/kubernetes/pki/etcd/ca.crt")), 0o755);
+        assert_eq!(p.mode_for(Path::new("/etc/kubernetes/admin.conf")), 0o755);
+    }
+
+    #[test]
+    fn dry_run_maps_like_upstream_and_never_prints_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = DryRunWriter::new(dir.path(), "/etc/kubernetes/pki");
+        assert!(w.is_dry_run());
+        let files = [
+            OutFile::secret("/etc/kubernetes/pki/etcd/ca.key", b"SECRET-KEY".to_vec(), 0o600),
+            OutFile::secret("/etc/kubernetes/admin.conf", b"SECRET-CONF".to_vec(), 0o600),
+            OutFile::public("/etc/kubernetes/manifests/kube-apiserver.yaml", b"apiVersion: v1\n".to_vec(), 0o600),
+            OutFile::public("/var/lib/kubelet/config.yaml", b"kind: KubeletConfiguration\n".to_vec(), 0o644),
+            OutFile::public("/opt/other/file", b"o".to_vec(), 0o644),
+        ];
+        w.write_all(&files).unwrap();
+        assert_eq!(fs::read(dir.path().join("etcd/ca.key")).unwrap(), b"SECRET-KEY");
+        assert_eq!(mode_of(&dir.path().join("etcd/ca.key")), 0o600);
+        assert!(dir.path().join("admin.conf").exists());
+        assert!(dir.path().join("kube-apiserver.yaml").exists());
+        assert!(dir.path().join("config.yaml").exists());
+        assert!(dir.path().join("opt/other/file").exists());
+        assert!(!Path::new("/opt/other/file").exists() || cfg!(not(test)));
+        let mut out = Vec::new();
+        let paths: Vec<&Path> = files.iter().map(|f| f.path.as_path()).collect();
+        w.print_files(&paths, &mut out).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains("SECRET"), "{out}");
+        assert!(out.contains(
+            "[dryrun] Would write file \"/etc/kubernetes/manifests/kube-apiserver.yaml\" with content:\napiVersion: v1\n"
+        ));
+        assert!(out.contains("[dryrun] Would write file \"/etc/kubernetes/admin.conf\" (contents not shown: sensitive)"));
+    }
+
+    #[test]
+    fn dry_run_dir_resolution() {
+        let k8s = tempfile::tempdir().unwrap();
+        let d = DryRunDir::resolve(Some("/custom"), ENV_INIT_DRYRUN_DIR, k8s.path(), "kubeadm-init-dryrun").unwrap();
+        assert_eq!(d.path, PathBuf::from("/custom"));
+        assert!(d.message.is_none());
+        let d = DryRunDir::resolve(Some(""), ENV_INIT_DRYRUN_DIR, k8s.path(), "kubeadm-init-dryrun").unwrap();
+        assert!(d.path.starts_with(k8s.path().join("tmp")));
+        assert!(d.path.file_name().unwrap().to_string_lossy().starts_with("kubeadm-init-dryrun"));
+        assert!(d.path.is_dir());
+        assert_eq!(mode_of(&k8s.path().join("tmp")) & 0o077, 0);
+        let msg = d.message.unwrap();
+        assert!(msg.starts_with("Using dry-run directory "));
+        assert!(msg.ends_with("To override it, set the environment variable KUBEADM_INIT_DRYRUN_DIR"));
+    }
+}

@@ -1,0 +1,327 @@
+//! `kubeadm-rs init` and `init phase ...`: builds the typed shared state ([`InitData`]) once, then
+//! runs the phase table of [`crate::phases::init`].
+//!
+//! Order of checks follows upstream's `newInitData`: feature gates, `--config` mixed with other
+//! flags, the `--token` format, then loading/defaulting/validating the configuration.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::ArgMatches;
+
+use crate::commands::token::is_valid_token;
+use crate::commands::workflow_args::{InitArgs, phase_path};
+use crate::flags::names::*;
+use crate::flags::{Flags, validate_mixed_arguments};
+use crate::output::Output;
+use crate::phases::init::runner;
+use crate::workflow::PhaseError;
+
+/// Default directory of kubeconfig files (upstream `constants.KubernetesDir`).
+pub const KUBERNETES_DIR: &str = "/etc/kubernetes";
+/// Default static Pod manifest directory.
+pub const MANIFESTS_DIR: &str = "/etc/kubernetes/manifests";
+/// Hidden, test-only override of the static Pod manifest directory (upstream has no flag for it).
+/// Documented in docs/cli.md; parity tests use mount namespaces instead.
+pub const MANIFESTS_DIR_ENV: &str = "KUBEADM_RS_MANIFESTS_DIR";
+/// Where dry-run output goes (upstream `KUBEADM_INIT_DRYRUN_DIR`).
+pub const DRY_RUN_DIR_ENV: &str = "KUBEADM_INIT_DRYRUN_DIR";
+
+/// Raw values of the command-line flags (only the ones the user gave, for config overrides).
+#[derive(Debug, Default, Clone)]
+pub struct InitOptions {
+    /// `--config`.
+    pub config: Option<PathBuf>,
+    /// `--dry-run`.
+    pub dry_run: bool,
+    /// `--kubeconfig-dir`.
+    pub kubeconfig_dir: PathBuf,
+    /// `--kubeconfig`.
+    pub kubeconfig_path: PathBuf,
+    /// `--patches`.
+    pub patches: Option<PathBuf>,
+    /// `--ignore-preflight-errors`.
+    pub ignore_preflight_errors: Vec<String>,
+    /// `--upload-certs`.
+    pub upload_certs: bool,
+    /// `--skip-token-print`.
+    pub skip_token_print: bool,
+    /// `--skip-certificate-key-print`.
+    pub skip_certificate_key_print: bool,
+    /// `--print-manifest` (addon phases).
+    pub print_manifest: bool,
+    /// Flag overrides of the configuration, by flag name (given on the command line only).
+    pub overrides: Vec<(&'static str, FlagValue)>,
+}
+
+/// The value of a config-overriding flag.
+#[derive(Clone, PartialEq, Eq)]
+pub enum FlagValue {
+    /// A string.
+    Str(String),
+    /// A list.
+    List(Vec<String>),
+    /// An integer.
+    Int(i32),
+}
+
+impl std::fmt::Debug for FlagValue {
+    // Values may be secrets (--token, --certificate-key): never print them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FlagValue(..)")
+    }
+}
+
+const STRING_OVERRIDES: &[&str] = &[
+    APISERVER_ADVERTISE_ADDRESS, NODE_NAME, CERTIFICATE_KEY, CRI_SOCKET, SERVICE_CIDR, POD_NETWORK_CIDR,
+    SERVICE_DNS_DOMAIN, CONTROL_PLANE_ENDPOINT, KUBERNETES_VERSION, CERT_DIR, FEATURE_GATES, TOKEN, TOKEN_TTL,
+    IMAGE_REPOSITORY,
+];
+const LIST_OVERRIDES: &[&str] = &[APISERVER_CERT_SANS, APISERVER_EXTRA_ARGS, CONTROLLER_MANAGER_EXTRA_ARGS, SCHEDULER_EXTRA_ARGS];
+
+impl InitOptions {
+    /// Reads the options from the matches of `init` or of a generated `init phase ...` subcommand.
+    pub fn from_matches(m: &ArgMatches) -> Self {
+        let f = Flags(m);
+        let mut overrides = Vec::new();
+        for name in STRING_OVERRIDES {
+            if let Some(v) = f.string_set(name) {
+                overrides.push((*name, FlagValue::Str(v)));
+            }
+        }
+        for name in LIST_OVERRIDES {
+            if f.changed(name) {
+                overrides.push((*name, FlagValue::List(f.list(name))));
+            }
+        }
+        if let Some(p) = f.int_set(APISERVER_BIND_PORT) {
+            overrides.push((APISERVER_BIND_PORT, FlagValue::Int(p)));
+        }
+        Self {
+            config: f.string(CONFIG).map(PathBuf::from),
+            dry_run: f.boolean(DRY_RUN),
+            kubeconfig_dir: PathBuf::from(f.string(KUBECONFIG_DIR).unwrap_or_else(|| KUBERNETES_DIR.to_string())),
+            kubeconfig_path: PathBuf::from(f.string(KUBECONFIG).unwrap_or_else(|| format!("{KUBERNETES_DIR}/admin.conf"))),
+            patches: f.string(PATCHES).filter(|s| !s.is_empty()).map(PathBuf::from),
+            ignore_preflight_errors: f.list(IGNORE_PREFLIGHT_ERRORS),
+            upload_certs: f.boolean(UPLOAD_CERTS),
+            skip_token_print: f.boolean(SKIP_TOKEN_PRINT),
+            skip_certificate_key_print: f.boolean(SKIP_CERTIFICATE_KEY_PRINT),
+            print_manifest: f.boolean("print-manifest"),
+            overrides,
+        }
+    }
+
+    /// The value of an override flag, if given.
+    pub fn get(&self, name: &str) -> Option<&FlagValue> {
+        self.overrides.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// A string override, if given.
+    pub fn get_str(&self, name: &str) -> Option<&str> {
+        match self.get(name) {
+            Some(FlagValue::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// Typed shared state of an `init` run, built once before the first phase runs.
+pub struct InitData {
+    /// Output sink.
+    pub out: Output,
+    /// Raw options.
+    pub opts: InitOptions,
+    /// The loaded, defaulted and validated configuration.
+    pub cfg: crate::wiring::InitConfig,
+    /// Whether nothing may change on the host.
+    pub dry_run: bool,
+    /// Temporary directory receiving files in dry-run mode.
+    pub dry_run_dir: Option<PathBuf>,
+    /// Checks whose errors become warnings (lower-cased, `all` allowed).
+    pub ignore_preflight_errors: BTreeSet<String>,
+    /// Phases to skip from the configuration (`skipPhases`).
+    pub skip_phases_from_config: Vec<String>,
+}
+
+impl InitData {
+    /// Builds the state: validates flags, loads `--config` (or defaults), applies flag overrides.
+    pub fn new(out: Output, m: &ArgMatches) -> anyhow::Result<Self> {
+        let opts = InitOptions::from_matches(m);
+        validate_mixed_arguments(&Flags(m))?;
+        if let Some(tok) = opts.get_str(TOKEN)
+            && !is_valid_token(tok)
+        {
+            // Upstream echoes the token; a secret must not appear in an error, so we do not.
+            bail!("the bootstrap token given with --token was not of the form \"\\\\A([a-z0-9]{{6}})\\\\.([a-z0-9]{{16}})\\\\z\"");
+        }
+        if let Some(key) = opts.get_str(CERTIFICATE_KEY)
+            && (key.len() != 64 || !key.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            bail!("invalid --certificate-key: it must be a hex-encoded AES key of 32 bytes");
+        }
+        let cfg = crate::wiring::load_init_config(&opts)?;
+        let mut ignore: BTreeSet<String> = opts.ignore_preflight_errors.iter().map(|s| s.to_lowercase()).collect();
+        ignore.extend(cfg.ignore_preflight_errors().into_iter().map(|s| s.to_lowercase()));
+        if ignore.contains("all") && ignore.len() > 1 {
+            bail!("ignore-preflight-errors: Invalid value: {:?}: don't specify individual checks if 'all' is used", ignore.iter().cloned().collect::<Vec<_>>());
+        }
+        let dry_run = opts.dry_run || cfg.dry_run();
+        let dry_run_dir = if dry_run { Some(make_dry_run_dir()?) } else { None };
+        let skip_phases_from_config = cfg.skip_phases();
+        Ok(Self { out, opts, cfg, dry_run, dry_run_dir, ignore_preflight_errors: ignore, skip_phases_from_config })
+    }
+
+    /// Directory certificates are read from.
+    pub fn cert_dir(&self) -> PathBuf {
+        self.cfg.certificates_dir()
+    }
+
+    /// Directory certificates are written to (the dry-run dir in dry-run mode).
+    pub fn cert_write_dir(&self) -> PathBuf {
+        self.dry_run_dir.clone().unwrap_or_else(|| self.cert_dir())
+    }
+
+    /// Directory kubeconfig files are written to.
+    pub fn kubeconfig_dir(&self) -> PathBuf {
+        self.dry_run_dir.clone().unwrap_or_else(|| self.opts.kubeconfig_dir.clone())
+    }
+
+    /// Directory static Pod manifests are written to.
+    pub fn manifest_dir(&self) -> PathBuf {
+        if let Some(d) = &self.dry_run_dir {
+            return d.clone();
+        }
+        match std::env::var_os(MANIFESTS_DIR_ENV) {
+            Some(d) if !d.is_empty() => PathBuf::from(d),
+            _ => PathBuf::from(MANIFESTS_DIR),
+        }
+    }
+
+    /// `--patches`, else the config's `patches.directory`.
+    pub fn patches_dir(&self) -> Option<PathBuf> {
+        self.opts.patches.clone().or_else(|| self.cfg.patches_dir())
+    }
+
+    /// Group phase `certs`.
+    pub fn run_certs_group(&mut self) -> Result<(), PhaseError> {
+        self.out.line(format!("[certs] Using certificateDir folder {:?}", self.cert_write_dir().display().to_string()));
+        Ok(())
+    }
+
+    /// Group phase `kubeconfig`.
+    pub fn run_kubeconfig_group(&mut self) -> Result<(), PhaseError> {
+        self.out.line(format!("[kubeconfig] Using kubeconfig folder {:?}", self.kubeconfig_dir().display().to_string()));
+        Ok(())
+    }
+
+    /// Group phase `control-plane`.
+    pub fn run_control_plane_group(&mut self) -> Result<(), PhaseError> {
+        self.out.line(format!("[control-plane] Using manifest folder {:?}", self.manifest_dir().display().to_string()));
+        Ok(())
+    }
+
+    /// Phase `preflight`.
+    pub fn run_preflight(&mut self) -> Result<(), PhaseError> {
+        crate::wiring::preflight(self)
+    }
+
+    /// Phase `certs/<name>`.
+    pub fn run_cert(&mut self, name: &str) -> Result<(), PhaseError> {
+        crate::wiring::cert(self, name)
+    }
+
+    /// Phase `certs/sa`.
+    pub fn run_sa(&mut self) -> Result<(), PhaseError> {
+        crate::wiring::sa(self)
+    }
+
+    /// Phase `kubeconfig/<file>`.
+    pub fn run_kubeconfig(&mut self, file: &str) -> Result<(), PhaseError> {
+        crate::wiring::kubeconfig(self, file)
+    }
+
+    /// Phase `etcd/local`.
+    pub fn run_etcd_local(&mut self) -> Result<(), PhaseError> {
+        crate::wiring::etcd_local(self)
+    }
+
+    /// Phase `control-plane/<component>`.
+    pub fn run_control_plane(&mut self, component: &str) -> Result<(), PhaseError> {
+        crate::wiring::control_plane(self, component)
+    }
+}
+
+fn make_dry_run_dir() -> anyhow::Result<PathBuf> {
+    if let Some(d) = std::env::var_os(DRY_RUN_DIR_ENV).filter(|d| !d.is_empty()) {
+        let d = PathBuf::from(d);
+        std::fs::create_dir_all(&d).with_context(|| format!("could not create a temporary directory on dryrun: {}", d.display()))?;
+        return Ok(d);
+    }
+    let base = std::env::temp_dir();
+    for i in 0..1000u32 {
+        let d = base.join(format!("kubeadm-init-dryrun{}{}", std::process::id(), i));
+        match std::fs::create_dir(&d) {
+            Ok(()) => return Ok(d),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).context("could not create a temporary directory on dryrun"),
+        }
+    }
+    bail!("could not create a temporary directory on dryrun")
+}
+
+/// Upstream's `manageSkippedAddons`: skipping addons disables them in the config and vice versa.
+fn manage_skipped_addons(data: &mut InitData, mut skip: Vec<String>) -> Vec<String> {
+    let has = |s: &[String], p: &str| s.iter().any(|x| x == p);
+    let (mut skip_dns, mut skip_proxy) = (false, false);
+    if has(&skip, "addon") {
+        skip_dns = true;
+        skip_proxy = true;
+        data.cfg.set_dns_disabled();
+        data.cfg.set_proxy_disabled();
+    }
+    if has(&skip, "addon/coredns") {
+        skip_dns = true;
+        data.cfg.set_dns_disabled();
+    }
+    if has(&skip, "addon/kube-proxy") {
+        skip_proxy = true;
+        data.cfg.set_proxy_disabled();
+    }
+    if data.cfg.dns_disabled() && !skip_dns {
+        skip.push("addon/coredns".into());
+    }
+    if data.cfg.proxy_disabled() && !skip_proxy {
+        skip.push("addon/kube-proxy".into());
+    }
+    skip
+}
+
+/// Runs `init` (or one of its phases).
+pub fn run(out: &Output, args: &InitArgs) -> anyhow::Result<()> {
+    let r = runner();
+    match phase_path(&args.matches) {
+        Some((path, m)) => {
+            let Some(sel) = r.selector_for(&path) else { bail!("subcommand is required") };
+            // Upstream: filters are checked before the data is built.
+            let plan = r.plan(std::slice::from_ref(&sel), &[])?;
+            let mut data = InitData::new(*out, m)?;
+            let skip = manage_skipped_addons(&mut data, data.skip_phases_from_config.clone());
+            let plan = if skip.is_empty() { plan } else { r.plan(&[sel], &skip)? };
+            r.execute(&plan, &mut data)?;
+        }
+        None => {
+            let mut data = InitData::new(*out, &args.matches)?;
+            out.line(format!("[init] Using Kubernetes version: {}", data.cfg.kubernetes_version()));
+            let mut skip = Flags(&args.matches).list(SKIP_PHASES);
+            if skip.is_empty() {
+                skip = data.skip_phases_from_config.clone();
+            }
+            let skip = manage_skipped_addons(&mut data, skip);
+            let plan = r.plan(&[], &skip)?;
+            r.execute(&plan, &mut data)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,43 @@
+//! Output in kubeadm's style: `[phase] message` lines on stdout, and verbose detail gated by `-v N`
+//! on stderr (upstream logs those through klog at `V(N)`).
+
+use std::io::Write;
+
+/// The output sink shared by all commands and phases.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    /// Verbosity from `-v/--v` (0 by default).
+    pub verbosity: u8,
+}
+
+impl Output {
+    /// A sink with the given verbosity.
+    pub fn new(verbosity: u8) -> Self {
+        Self { verbosity }
+    }
+
+    /// A normal output line (`[certs] Generating "ca" certificate and key`) on stdout.
+    pub fn line(&self, text: impl AsRef<str>) {
+        let mut out = std::io::stdout().lock();
+        // A closed stdout (e.g. `| head`) must not turn into a panic; the final exit reports errors.
+        let _ = writeln!(out, "{}", text.as_ref());
+    }
+
+    /// Raw text on stdout, no newline added.
+    pub fn raw(&self, text: impl AsRef<str>) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_ref().as_bytes());
+    }
+
+    /// A warning on stderr, in kubeadm's `W` style.
+    pub fn warn(&self, text: impl AsRef<str>) {
+        eprintln!("W] {}", text.as_ref());
+    }
+
+    /// Extra detail printed only with `-v level` or higher (stderr).
+    pub fn v(&self, level: u8, text: impl AsRef<str>) {
+        if self.verbosity >= level {
+            eprintln!("I] {}", text.as_ref());
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! `kubeadm join` phases (upstream `cmd/kubeadm/app/cmd/phases/join`). None is implemented yet: each
+//! fails with "phase ... is not implemented yet".
+
+use crate::flags::names::*;
+use crate::output::Output;
+use crate::phases::not_implemented;
+use crate::workflow::{Phase, Runner};
+
+/// Shared state of a `join` run.
+pub struct JoinData {
+    /// Output sink.
+    pub out: Output,
+}
+
+const DISCOVERY: [&str; 6] = [DISCOVERY_FILE, DISCOVERY_TOKEN, DISCOVERY_TOKEN_CA_CERT_HASH, DISCOVERY_TOKEN_UNSAFE_SKIP, TLS_BOOTSTRAP_TOKEN, TOKEN];
+
+fn with(base: &[&'static str], extra: &[&'static str]) -> Vec<&'static str> {
+    base.iter().chain(extra.iter()).copied().collect()
+}
+
+fn cp_join_flags(name: &str) -> Vec<&'static str> {
+    let mut f = vec![CONFIG, CONTROL_PLANE, NODE_NAME];
+    if name == "etcd" || name == "all" {
+        f.push(PATCHES);
+    }
+    if name != "mark-control-plane" {
+        f.push(APISERVER_ADVERTISE_ADDRESS);
+    }
+    f.push(DRY_RUN);
+    f
+}
+
+/// The `join` phase table.
+pub fn runner() -> Runner<JoinData> {
+    Runner {
+        command: "join",
+        phases: vec![
+            Phase::new("preflight [api-server-endpoint]", "Run join pre-flight checks")
+                .long("Run pre-flight checks for kubeadm join.")
+                .run(|_| Err(not_implemented("preflight")))
+                .flags(with(&[CONFIG, IGNORE_PREFLIGHT_ERRORS, TLS_BOOTSTRAP_TOKEN, TOKEN, CONTROL_PLANE, APISERVER_ADVERTISE_ADDRESS, APISERVER_BIND_PORT, CRI_SOCKET, NODE_NAME, DISCOVERY_FILE, DISCOVERY_TOKEN, DISCOVERY_TOKEN_CA_CERT_HASH, DISCOVERY_TOKEN_UNSAFE_SKIP], &[CERTIFICATE_KEY, DRY_RUN])),
+            Phase::new("control-plane-prepare", "Prepare the machine for serving a control plane").children(vec![
+                Phase::all("Prepare the machine for serving a control plane", with(&[APISERVER_ADVERTISE_ADDRESS, APISERVER_BIND_PORT, CONFIG, CONTROL_PLANE, NODE_NAME], &with(&DISCOVERY, &[CERTIFICATE_KEY, PATCHES, DRY_RUN]))),
+                Phase::new("download-certs [api-server-endpoint]", "Download certificates shared among control-plane nodes from the kubeadm-certs Secret")
+                    .run(|_| Err(not_implemented("control-plane-prepare/download-certs")))
+                    .flags(with(&[CONFIG, CONTROL_PLANE], &with(&DISCOVERY, &[CERTIFICATE_KEY, DRY_RUN]))),
+                Phase::new("certs [api-server-endpoint]", "Generate the certificates for the new control plane components")
+                    .run(|_| Err(not_implemented("control-plane-prepare/certs")))
+                    .flags(with(&[APISERVER_ADVERTISE_ADDRESS, CONFIG, CONTROL_PLANE, NODE_NAME], &with(&DISCOVERY, &[DRY_RUN]))),
+                Phase::new("kubeconfig [api-server-endpoint]", "Generate the kubeconfig for the new control plane components")
+                    .run(|_| Err(not_implemented("control-plane-prepare/kubeconfig")))
+                    .flags(with(&[CONFIG, CONTROL_PLANE], &with(&DISCOVERY, &[CERTIFICATE_KEY, DRY_RUN]))),
+                Phase::new("control-plane", "Generate the manifests for the new control plane components")
+                    .run(|_| Err(not_implemented("control-plane-prepare/control-plane")))
+                    .flags(vec![APISERVER_ADVERTISE_ADDRESS, APISERVER_BIND_PORT, CONFIG, CONTROL_PLANE, PATCHES, DRY_RUN])
+                    .no_args(),
+            ]),
+            Phase::new("check-etcd", "").hidden().run(|_| Err(not_implemented("check-etcd"))),
+            Phase::new("kubelet-start [api-server-endpoint]", "Write kubelet settings, certificates and (re)start the kubelet")
+                .long("Write a file with KubeletConfiguration and an environment file with node specific kubelet settings, and then (re)start kubelet.")
+                .run(|_| Err(not_implemented("kubelet-start")))
+                .flags(with(&[CONFIG, CRI_SOCKET, NODE_NAME], &with(&DISCOVERY, &[PATCHES, DRY_RUN]))),
+            Phase::new("etcd-join", "Join etcd for control plane nodes")
+                .run(|_| Err(not_implemented("etcd-join")))
+                .flags(cp_join_flags("etcd"))
+                .no_args(),
+            Phase::new("kubelet-wait-bootstrap", "Wait for the kubelet to bootstrap itself")
+                .run(|_| Err(not_implemented("kubelet-wait-bootstrap")))
+                .flags(vec![CONFIG, CRI_SOCKET, DRY_RUN]),
+            Phase::new("control-plane-join", "Join a machine as a control plane instance").children(vec![
+                Phase::all("Join a machine as a control plane instance", cp_join_flags("all")).no_args(),
+                Phase::new("mark-control-plane", "Mark a node as a control-plane")
+                    .run(|_| Err(not_implemented("control-plane-join/mark-control-plane")))
+                    .flags(cp_join_flags("mark-control-plane"))
+                    .no_args(),
+            ]),
+            Phase::new("wait-control-plane", "Wait for the control plane to start").run(|_| Err(not_implemented("wait-control-plane"))),
+        ],
+    }
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test tier: unit tests, CLI tests, and the integration tests against real components
+# (test bed, parity with upstream kubeadm). Needs root (namespaces, mounts). Usage: sudo scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export KUBEADM_RS_CACHE="${KUBEADM_RS_CACHE:-/var/cache/kubeadm-rs}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$KUBEADM_RS_CACHE/target}"
+[ "$(id -u)" = 0 ] || { echo "scripts/test.sh: the integration tests need root (namespaces, mounts)" >&2; exit 2; }
+
+start=$(date +%s)
+echo "== building pinned components (cached in $KUBEADM_RS_CACHE/components)" >&2
+KUBEADM_RS_BIN_DIR="$(bash scripts/build-components.sh | tail -n 1)"
+export KUBEADM_RS_BIN_DIR
+echo "== components ready in $KUBEADM_RS_BIN_DIR ($(( $(date +%s) - start ))s)" >&2
+
+echo "== cargo build" >&2
+cargo build --workspace --locked --all-targets
+echo "== cargo test" >&2
+cargo test --workspace --locked
+echo "== all tests done in $(( $(date +%s) - start ))s" >&2
