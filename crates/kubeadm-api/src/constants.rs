@@ -510,6 +510,7 @@ pub fn static_pod_path(component: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -267,13 +267,9 @@ fn is_release_label(v: &str) -> bool {
     // ^((latest|stable)+(-[1-9](\.[1-9](\d)?)?)?)\z
     let mut rest = v;
     let mut words = 0;
-    loop {
-        if let Some(r) = rest.strip_prefix("latest").or_else(|| rest.strip_prefix("stable")) {
-            rest = r;
-            words += 1;
-        } else {
-            break;
-        }
+    while let Some(r) = rest.strip_prefix("latest").or_else(|| rest.strip_prefix("stable")) {
+        rest = r;
+        words += 1;
     }
     if words == 0 {
         return false;
@@ -507,6 +503,7 @@ pub fn default_validity_periods() -> (Duration, Duration) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::v1beta4::*;

@@ -257,6 +257,7 @@ impl<'de> Deserialize<'de> for Duration {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -296,6 +296,7 @@ pub fn control_plane_endpoint_url(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1023,6 +1023,7 @@ pub struct UpgradeConfiguration {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -1087,15 +1088,3 @@ mod tests {
     }
 }
 
-#[cfg(test)]
-mod probe_tests {
-    #[test]
-    fn probe_error_format() {
-        let e = serde_yaml::from_str::<super::InitConfiguration>("kind: x\nnodeRegistration:\n  name: a\n  foo: 1\n").unwrap_err();
-        eprintln!("ERR1: {e} / {:?}", e.location());
-        let e = serde_yaml::from_str::<super::ClusterConfiguration>("apiServer:\n  certSANs: [a]\n  bar: 1\n").unwrap_err();
-        eprintln!("ERR2: {e} / {:?}", e.location());
-        let e = serde_yaml::from_str::<super::InitConfiguration>("localAPIEndpoint:\n  bindPort: abc\n").unwrap_err();
-        eprintln!("ERR3: {e} / {:?}", e.location());
-    }
-}

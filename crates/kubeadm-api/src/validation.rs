@@ -1038,6 +1038,7 @@ pub fn validate_ignore_preflight_errors(from_cli: &[String], from_config: &[Stri
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::v1beta4::*;

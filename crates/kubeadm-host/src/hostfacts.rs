@@ -77,7 +77,7 @@ pub struct DefaultRoute {
 }
 
 fn hex_bytes(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
@@ -274,5 +274,121 @@ impl HostFacts {
             ca_cert_dirs: ca_cert_extra_dirs(host),
             proxy_env: proxy_env_vars(host),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake::FakeHost;
+
+    fn intf(name: &str, up: bool, lo: bool, addrs: &[&str]) -> Interface {
+        Interface {
+            name: name.into(),
+            up,
+            loopback: lo,
+            point_to_point: false,
+            addrs: addrs.iter().map(|a| a.parse().unwrap()).collect(),
+        }
+    }
+
+    const ROUTE: &str = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
+eth0\t00000000\t0100000A\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
+eth0\t0000000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
+
+    #[test]
+    fn node_name_rules() {
+        let h = FakeHost::default();
+        assert_eq!(node_name(&h, "").unwrap(), "node-1");
+        assert_eq!(node_name(&h, "  My-Node ").unwrap(), "my-node");
+        let mut h = FakeHost::default();
+        h.hostname = "  ".into();
+        assert!(matches!(node_name(&h, ""), Err(HostFactsError::EmptyHostname)));
+    }
+
+    #[test]
+    fn chooses_default_route_interface() {
+        let mut h = FakeHost::default();
+        h.file(IPV4_ROUTE_FILE, ROUTE.as_bytes());
+        h.interfaces = vec![
+            intf("lo", true, true, &["127.0.0.1", "::1"]),
+            intf("eth1", true, false, &["192.168.1.5"]),
+            intf("eth0", true, false, &["fe80::1", "10.0.0.2", "fd00::2"]),
+        ];
+        assert_eq!(choose_host_interface(&h).unwrap(), "10.0.0.2".parse::<IpAddr>().unwrap());
+        let facts = HostFacts::gather(&h, "").unwrap();
+        assert_eq!(facts.advertise_address, "10.0.0.2".parse::<IpAddr>().unwrap());
+        assert!(facts.advertise_address_warning.is_none());
+        // No IPv6 default route: no IPv6 address.
+        assert_eq!(facts.ipv6_address, None);
+        h.file(
+            IPV6_ROUTE_FILE,
+            b"00000000000000000000000000000000 00 00000000000000000000000000000000 00 fd000000000000000000000000000001 00000400 00000001 00000000 00000003 eth0\n",
+        );
+        assert_eq!(host_ipv6(&h), Some("fd00::2".parse().unwrap()));
+        // Interface down: no address.
+        h.interfaces[2].up = false;
+        assert!(matches!(choose_host_interface(&h), Err(HostFactsError::NoAddress(_))));
+    }
+
+    #[test]
+    fn global_address_on_loopback_is_used() {
+        let mut h = FakeHost::default();
+        h.file(IPV4_ROUTE_FILE, ROUTE.as_bytes());
+        h.interfaces = vec![intf("lo", true, true, &["127.0.0.1", "10.1.1.1"]), intf("eth0", true, false, &[])];
+        assert_eq!(choose_host_interface(&h).unwrap(), "10.1.1.1".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn no_default_route_falls_back_to_unspecified() {
+        let mut h = FakeHost::default();
+        h.file(IPV4_ROUTE_FILE, b"Iface\tDestination\tGateway\neth0\t0000000A\t00000000\t0001\n");
+        h.interfaces = vec![intf("eth0", true, false, &["10.0.0.2"])];
+        let (ip, warn) = default_advertise_address(&h).unwrap();
+        assert_eq!(ip, DEFAULT_API_SERVER_BIND_ADDRESS);
+        assert_eq!(
+            warn.unwrap(),
+            "WARNING: could not obtain a bind address for the API Server: no default routes found in \"/proc/net/route\" or \"/proc/net/ipv6_route\"; using: 0.0.0.0"
+        );
+    }
+
+    #[test]
+    fn without_route_file_any_interface() {
+        let mut h = FakeHost::default();
+        h.interfaces = vec![
+            intf("lo", true, true, &["127.0.0.1"]),
+            intf("eth0", false, false, &["10.0.0.3"]),
+            intf("eth1", true, false, &["169.254.0.1", "10.0.0.4"]),
+        ];
+        assert_eq!(choose_host_interface(&h).unwrap(), "10.0.0.4".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn route_parsing() {
+        assert_eq!(parse_ipv4_default_routes(ROUTE).unwrap(), vec![DefaultRoute { interface: "eth0".into(), ipv4: true }]);
+        assert!(parse_ipv4_default_routes("eth0\tZZ\t00\n").is_err());
+        // Loopback-style v6 default (gateway ::) is skipped.
+        let v6 = "00000000000000000000000000000000 00 00000000000000000000000000000000 00 00000000000000000000000000000000 ffffffff 00000001 00000000 00200200 lo\n";
+        assert!(parse_ipv6_default_routes(v6).unwrap().is_empty());
+    }
+
+    #[test]
+    fn ca_dirs_and_proxy_env() {
+        let mut h = FakeHost::default();
+        h.dirs.insert("/etc/ca-certificates".into(), vec![]);
+        h.dirs.insert("/usr/share/ca-certificates".into(), vec![]);
+        assert_eq!(
+            ca_cert_extra_dirs(&h),
+            vec![PathBuf::from("/etc/ca-certificates"), PathBuf::from("/usr/share/ca-certificates")]
+        );
+        h.set_env("HTTPS_PROXY", "http://p:3128");
+        h.set_env("no_proxy", "10.0.0.0/8");
+        h.set_env("FTP_Proxy", "");
+        h.set_env("PROXY", "x");
+        h.set_env("PATH", "/bin");
+        assert_eq!(
+            proxy_env_vars(&h),
+            vec![("HTTPS_PROXY".to_string(), "http://p:3128".to_string()), ("no_proxy".into(), "10.0.0.0/8".into())]
+        );
     }
 }

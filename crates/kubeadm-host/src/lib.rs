@@ -2,6 +2,8 @@
 //! ([`preflight`]), the facts kubeadm's dynamic defaults read from the host ([`hostfacts`]), all
 //! reading the machine through [`hostenv::HostEnv`] so that tests can fake it.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::field_reassign_with_default))]
+
 pub mod fake;
 pub mod fs;
 pub mod hostenv;

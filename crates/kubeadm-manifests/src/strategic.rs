@@ -441,7 +441,8 @@ mod tests {
             "volumes": [{"name": "y", "hostPath": {"path": "/y"}}]}});
         let r = strategic_merge_patch(&pod(), &p, Schema::Pod).unwrap();
         let c = &r["spec"]["containers"][0];
-        assert_eq!(c["env"], json!([{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]));
+        // Verified against apimachinery v0.37.2: new patch items precede server-only ones.
+        assert_eq!(c["env"], json!([{"name": "B", "value": "2"}, {"name": "A", "value": "1"}]));
         assert_eq!(c["resources"]["requests"], json!({"cpu": "250m", "memory": "1Gi"}));
         assert_eq!(c["command"], json!(["a", "b"]));
         // patch order y, x; server-only z stays after x (upstream mergeSortedSlice)

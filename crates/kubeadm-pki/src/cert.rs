@@ -585,10 +585,8 @@ fn create_certificate(t: &Template<'_>, subject_key: &PublicKey, parent: Option<
         let skid = &Sha256::digest(subject_key.raw())[..20];
         exts.push(extension(OID_SKID, false, &der::octet_string(skid)));
     }
-    if let Some(p) = parent {
-        if issuer != t.subject && !p.subject_key_id.is_empty() {
-            exts.push(extension(OID_AKID, false, &der::seq(&[&der::tlv(0x80, &p.subject_key_id)])));
-        }
+    if let Some(p) = parent.filter(|p| issuer != t.subject && !p.subject_key_id.is_empty()) {
+        exts.push(extension(OID_AKID, false, &der::seq(&[&der::tlv(0x80, &p.subject_key_id)])));
     }
     if !t.alt_names.dns_names.is_empty() || !t.alt_names.ips.is_empty() {
         exts.push(extension(OID_SAN, false, &san_value(t.alt_names)));
@@ -687,6 +685,7 @@ pub fn new_certificate_authority(config: &CertConfig, algorithm: crate::KeyAlgor
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -146,6 +146,38 @@ impl CertInputs {
         }
     }
 
+    /// Inputs from (defaulted) v1beta4 configuration, as upstream's internal config feeds
+    /// `GetConfig` and the SAN builders. `start_time` is now; `write_dir` is unset.
+    pub fn from_config(
+        init: &kubeadm_api::v1beta4::InitConfiguration,
+        cluster: &kubeadm_api::v1beta4::ClusterConfiguration,
+    ) -> Result<Self> {
+        let addr = &init.local_api_endpoint.advertise_address;
+        let advertise_address: IpAddr = addr.parse().map_err(|_| {
+            PkiError::InvalidConfig(format!(
+                "error parsing LocalAPIEndpoint AdvertiseAddress {addr}: is not a valid textual representation of an IP address"
+            ))
+        })?;
+        let algorithm = cluster.encryption_algorithm_or_default().as_str().parse::<KeyAlgorithm>()?;
+        let nanos = |d: Option<kubeadm_api::Duration>, default: time::Duration| {
+            d.map_or(default, |d| time::Duration::nanoseconds(d.0))
+        };
+        let local = cluster.etcd.local.as_ref();
+        let mut inputs = Self::new(&cluster.certificates_dir, init.node_registration.name.clone(), advertise_address);
+        inputs.control_plane_endpoint =
+            Some(cluster.control_plane_endpoint.clone()).filter(|c| !c.is_empty());
+        inputs.service_subnet = cluster.networking.service_subnet.clone();
+        inputs.dns_domain = cluster.networking.dns_domain.clone();
+        inputs.api_server_cert_sans = cluster.api_server.cert_sans.clone();
+        inputs.etcd_server_cert_sans = local.map(|l| l.server_cert_sans.clone()).unwrap_or_default();
+        inputs.etcd_peer_cert_sans = local.map(|l| l.peer_cert_sans.clone()).unwrap_or_default();
+        inputs.external_etcd = cluster.etcd.external.is_some();
+        inputs.algorithm = algorithm;
+        inputs.cert_validity = nanos(cluster.certificate_validity_period, crate::CERTIFICATE_VALIDITY);
+        inputs.ca_validity = nanos(cluster.ca_certificate_validity_period, crate::CA_CERTIFICATE_VALIDITY);
+        Ok(inputs)
+    }
+
     /// The directory new files are written to.
     pub fn write_dir(&self) -> &Path {
         self.write_dir.as_deref().unwrap_or(&self.cert_dir)
@@ -841,10 +873,10 @@ pub fn shared_certificate_exists(cert_dir: &Path, external_etcd: bool) -> (std::
                 }
             }
         }
-        if i == 0 {
-            if let Err(e) = validate_private_public_key(cert_dir, SA_BASE_NAME) {
-                errs.push(e.context("failure loading key for service account"));
-            }
+        if i == 0
+            && let Err(e) = validate_private_public_key(cert_dir, SA_BASE_NAME)
+        {
+            errs.push(e.context("failure loading key for service account"));
         }
     }
     (if errs.is_empty() { Ok(()) } else { Err(errs) }, warnings)

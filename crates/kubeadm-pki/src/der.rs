@@ -172,6 +172,7 @@ pub(crate) fn read_all(mut input: &[u8]) -> Option<Vec<Element<'_>>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

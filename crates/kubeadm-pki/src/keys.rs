@@ -375,7 +375,9 @@ impl PublicKey {
         }
         let oid_is = |el: &der::Element<'_>, arcs: &[u64]| der::oid(arcs)[2..] == *el.content;
         if oid_is(alg_oid, OID_RSA_ENCRYPTION) {
-            aws_lc_rs::rsa::PublicEncryptingKey::from_der(key).map_err(|_| bad())?;
+            if !is_pkcs1_public_key(key) {
+                return Err(bad());
+            }
             return Ok(PublicKey::Rsa { pkcs1: key.to_vec() });
         }
         if oid_is(alg_oid, OID_EC_PUBLIC_KEY) {
@@ -403,11 +405,7 @@ impl PublicKey {
                         out.push(k);
                     }
                 }
-                RSA_PUBLIC_KEY_BLOCK => {
-                    if aws_lc_rs::rsa::PublicEncryptingKey::from_der(&body).is_ok() {
-                        out.push(PublicKey::Rsa { pkcs1: body });
-                    }
-                }
+                RSA_PUBLIC_KEY_BLOCK if is_pkcs1_public_key(&body) => out.push(PublicKey::Rsa { pkcs1: body }),
                 EC_PRIVATE_KEY_BLOCK | RSA_PRIVATE_KEY_BLOCK | PRIVATE_KEY_BLOCK => {
                     let pem = crate::pem_encode(&tag, &body);
                     if let Ok(Some(k)) = PrivateKey::from_pem(pem.as_bytes()) {
@@ -442,6 +440,14 @@ impl PublicKey {
     }
 }
 
+/// True when `der` is a PKCS#1 `RSAPublicKey` (SEQUENCE of modulus and exponent).
+fn is_pkcs1_public_key(data: &[u8]) -> bool {
+    der::read(data)
+        .filter(|(el, rest)| el.tag == der::TAG_SEQUENCE && rest.is_empty())
+        .and_then(|(el, _)| der::read_all(el.content))
+        .is_some_and(|parts| parts.len() == 2 && parts.iter().all(|p| p.tag == der::TAG_INTEGER))
+}
+
 /// Extracts the inner PKCS#1 `RSAPrivateKey` from a PKCS#8 `PrivateKeyInfo`.
 fn pkcs1_from_pkcs8(pkcs8: &[u8]) -> Option<Vec<u8>> {
     let (outer, _) = der::read(pkcs8)?;
@@ -451,6 +457,7 @@ fn pkcs1_from_pkcs8(pkcs8: &[u8]) -> Option<Vec<u8>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

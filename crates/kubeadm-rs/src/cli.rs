@@ -66,11 +66,13 @@ pub enum Commands {
         #[command(subcommand)]
         command: ConfigCommand,
     },
-    /// Set up the Kubernetes control plane on this machine
+    // No doc comments on the workflow commands: their about and long help (with the phase tree) are
+    // set by `augment_args`, and a doc comment here would override them.
+    #[allow(missing_docs)]
     Init(InitArgs),
-    /// Join this machine to an existing cluster
+    #[allow(missing_docs)]
     Join(JoinArgs),
-    /// Undo the changes `init` or `join` made to this host
+    #[allow(missing_docs)]
     Reset(ResetArgs),
     /// Print the version of kubeadm-rs
     Version {

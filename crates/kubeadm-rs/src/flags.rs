@@ -106,8 +106,8 @@ pub fn workflow_flag(wf: Workflow, name: &str) -> Option<Arg> {
     let arg = match (wf, name) {
         (Init, APISERVER_ADVERTISE_ADDRESS) => string(APISERVER_ADVERTISE_ADDRESS, "IP address the API server advertises it listens on; defaults to the address of the default network interface"),
         (Join, APISERVER_ADVERTISE_ADDRESS) => string(APISERVER_ADVERTISE_ADDRESS, "For a new control plane instance: IP address the API server advertises it listens on; defaults to the default network interface's address"),
-        (Init, APISERVER_BIND_PORT) => Arg::new(name).long(APISERVER_BIND_PORT).value_name("int32").value_parser(clap::value_parser!(i32)).default_value("6443").help("Port the API server binds to"),
-        (Join, APISERVER_BIND_PORT) => Arg::new(name).long(APISERVER_BIND_PORT).value_name("int32").value_parser(clap::value_parser!(i32)).default_value("6443").help("For a new control plane instance: port the API server binds to"),
+        (Init, APISERVER_BIND_PORT) => Arg::new(APISERVER_BIND_PORT).long(APISERVER_BIND_PORT).value_name("int32").value_parser(clap::value_parser!(i32)).default_value("6443").help("Port the API server binds to"),
+        (Join, APISERVER_BIND_PORT) => Arg::new(APISERVER_BIND_PORT).long(APISERVER_BIND_PORT).value_name("int32").value_parser(clap::value_parser!(i32)).default_value("6443").help("For a new control plane instance: port the API server binds to"),
         (Init, APISERVER_CERT_SANS) => list(APISERVER_CERT_SANS, "Extra Subject Alternative Names (IP addresses or DNS names) for the API server serving certificate"),
         (Init, APISERVER_EXTRA_ARGS) => deprecated_args(APISERVER_EXTRA_ARGS, "API server"),
         (Init, CONTROLLER_MANAGER_EXTRA_ARGS) => deprecated_args(CONTROLLER_MANAGER_EXTRA_ARGS, "controller manager"),

@@ -23,6 +23,9 @@ use crate::state::{self, BedState, NodeState};
 /// Root of the per-bed log folders on the host.
 pub const LOG_ROOT: &str = "/var/log/kubeadm-rs-bed";
 
+/// How long [`Bed::kubectl`] lets one kubectl run.
+pub const KUBECTL_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The first two octets of every bed subnet (`10.233.<x>.0/24`).
 const SUBNET_PREFIX: [u8; 2] = [10, 233];
 
@@ -35,21 +38,31 @@ pub(crate) struct Shared {
 
 /// The in-memory copy of the bed's state file; every change is written through.
 pub(crate) struct Tracker {
-    st: Mutex<BedState>,
+    /// The state, and whether the bed is closed (torn down: the file must not come back).
+    st: Mutex<(BedState, bool)>,
 }
 
 impl Tracker {
     fn new(st: BedState) -> Self {
-        Tracker { st: Mutex::new(st) }
+        Tracker { st: Mutex::new((st, false)) }
     }
 
-    /// Applies `f` to the state and saves it.
+    /// Applies `f` to the state and saves it (unless the bed was torn down).
     pub(crate) fn update(&self, f: impl FnOnce(&mut BedState)) {
-        let mut st = self.st.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut st);
-        if let Err(e) = st.save() {
+        let mut g = self.st.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut g.0);
+        if !g.1
+            && let Err(e) = g.0.save()
+        {
             eprintln!("kubeadm-testbed: {e}");
         }
+    }
+
+    /// Stops writing the state file; returns the final state.
+    fn close(&self) -> BedState {
+        let mut g = self.st.lock().unwrap_or_else(|e| e.into_inner());
+        g.1 = true;
+        g.0.clone()
     }
 
     /// Records a process.
@@ -64,7 +77,7 @@ impl Tracker {
 
     /// A copy of the state.
     pub(crate) fn snapshot(&self) -> BedState {
-        self.st.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.st.lock().unwrap_or_else(|e| e.into_inner()).0.clone()
     }
 }
 
@@ -190,17 +203,25 @@ impl BedBuilder {
             st
         };
 
-        if st.log_dir.exists() {
-            let _ = std::fs::remove_dir_all(&st.log_dir);
-        }
-        std::fs::create_dir_all(&st.log_dir)
-            .map_err(|e| Error::io(format!("creating {}", st.log_dir.display()), e))?;
-
-        let shared = Arc::new(Shared {
-            log_dir: st.log_dir.clone(),
-            tracker: Tracker::new(st.clone()),
-            spawner: Spawner::new()?,
-        });
+        let shared = (|| {
+            if st.log_dir.exists() {
+                let _ = std::fs::remove_dir_all(&st.log_dir);
+            }
+            std::fs::create_dir_all(&st.log_dir)
+                .map_err(|e| Error::io(format!("creating {}", st.log_dir.display()), e))?;
+            Ok(Arc::new(Shared {
+                log_dir: st.log_dir.clone(),
+                tracker: Tracker::new(st.clone()),
+                spawner: Spawner::new()?,
+            }))
+        })();
+        let shared = match shared {
+            Ok(s) => s,
+            Err(e) => {
+                state::teardown(&st);
+                return Err(e);
+            }
+        };
         let mut bed = Bed {
             shared,
             nodes: Vec::new(),
@@ -424,12 +445,13 @@ impl Bed {
         }
     }
 
-    /// Runs the pinned kubectl in `node` with `--kubeconfig=/etc/kubernetes/admin.conf`.
+    /// Runs the pinned kubectl in `node` with `--kubeconfig=/etc/kubernetes/admin.conf` (killed
+    /// after [`KUBECTL_TIMEOUT`]).
     pub fn kubectl(&self, node: &Node, args: &[&str]) -> Result<Output> {
         let kubectl = components::bin("kubectl")?;
         let mut all = vec!["--kubeconfig=/etc/kubernetes/admin.conf"];
         all.extend_from_slice(args);
-        node.exec(kubectl, all, &[])
+        node.exec_timeout(kubectl, all, &[], KUBECTL_TIMEOUT)
     }
 
     /// Like [`Bed::kubectl`] but fails on a non-zero exit; returns stdout.
@@ -437,7 +459,8 @@ impl Bed {
         let kubectl = components::bin("kubectl")?;
         let mut all = vec!["--kubeconfig=/etc/kubernetes/admin.conf"];
         all.extend_from_slice(args);
-        node.exec_ok(kubectl, all, &[])
+        let what = format!("[{}] kubectl {}", node.name(), args.join(" "));
+        procs::check_output(&what, node.exec_timeout(kubectl, all, &[], KUBECTL_TIMEOUT)?)
     }
 
     /// The last `n` lines of every log in the bed's log folder, with headers; print it when a
@@ -461,7 +484,7 @@ impl Bed {
         for r in runners {
             r.stop(Duration::ZERO);
         }
-        let st = self.shared.tracker.snapshot();
+        let st = self.shared.tracker.close();
         let problems = state::teardown(&st);
         for mut h in self.holders.drain(..) {
             let _ = h.kill();

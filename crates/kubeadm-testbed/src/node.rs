@@ -4,12 +4,13 @@
 
 use std::ffi::OsStr;
 use std::fs::OpenOptions;
+use std::io::Read;
 use std::net::Ipv4Addr;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::bed::Shared;
 use crate::error::{Error, Result};
@@ -152,6 +153,57 @@ impl Node {
         let what = format!("[{}] {}", self.name, procs::describe(&c));
         let out = procs::output(&mut c)?;
         procs::check_output(&what, out)
+    }
+
+    /// Like [`Node::exec`] but kills the command (its whole process group) and fails with
+    /// [`Error::Timeout`] when it runs longer than `timeout`.
+    pub fn exec_timeout<I, S>(
+        &self,
+        program: impl AsRef<OsStr>,
+        args: I,
+        env: &[(&str, &str)],
+        timeout: Duration,
+    ) -> Result<Output>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.check_holder()?;
+        let mut c = self.command(program, args);
+        c.envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let what = format!("[{}] {}", self.name, procs::describe(&c));
+        let mut child = c.spawn().map_err(|e| Error::io(format!("running `{what}`"), e))?;
+        let reader = |r: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                if let Some(mut r) = r {
+                    let _ = r.read_to_end(&mut buf);
+                }
+                buf
+            })
+        };
+        let out_t = reader(child.stdout.take().map(|o| Box::new(o) as Box<dyn Read + Send>));
+        let err_t = reader(child.stderr.take().map(|o| Box::new(o) as Box<dyn Read + Send>));
+        let deadline = Instant::now() + timeout;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+                Ok(None) => {
+                    procs::stop_child(&mut child, Duration::ZERO);
+                    let stderr = String::from_utf8_lossy(&err_t.join().unwrap_or_default()).into_owned();
+                    return Err(Error::Timeout { what, timeout, last: stderr });
+                }
+                Err(e) => return Err(Error::io(format!("waiting for `{what}`"), e)),
+            }
+        };
+        let stdout = out_t.join().unwrap_or_default();
+        let stderr = err_t.join().unwrap_or_default();
+        Ok(Output { status, stdout, stderr })
     }
 
     /// Writes a file inside the node (creating parent directories).

@@ -128,3 +128,64 @@ fn stale_bed_of_killed_owner_is_cleaned() -> Result<()> {
     assert_gone(&st);
     Ok(())
 }
+
+#[test]
+fn exec_timeout_kills_the_command() -> Result<()> {
+    if skip() {
+        return Ok(());
+    }
+    let bed = Bed::builder().name("basic-timeout").nodes(1).start()?;
+    let n = bed.node(0);
+    let t = std::time::Instant::now();
+    let r = n.exec_timeout("/bin/sh", ["-c", "echo started >&2; sleep 100"], &[], Duration::from_millis(500));
+    match r {
+        Err(kubeadm_testbed::Error::Timeout { last, .. }) => assert!(last.contains("started"), "{last}"),
+        other => bail!("expected a timeout, got {other:?}"),
+    }
+    assert!(t.elapsed() < Duration::from_secs(5));
+    let out = n.exec_timeout("/bin/echo", ["hi"], &[], Duration::from_secs(5))?;
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hi\n");
+    // No sleep survived in the node.
+    let ino = kubeadm_testbed::procs::ns_inode(std::path::Path::new(&format!("/run/netns/{}", n.netns())))
+        .context("netns inode")?;
+    let members = kubeadm_testbed::procs::pids_in_netns(ino);
+    assert_eq!(members, vec![n.holder().pid], "only the holder remains");
+    Ok(())
+}
+
+#[test]
+fn cli_up_exec_down() -> Result<()> {
+    if skip() {
+        return Ok(());
+    }
+    let name = "basic-cli";
+    let bed_bin = env!("CARGO_BIN_EXE_bed");
+    let mut up = Command::new(bed_bin)
+        .args(["up", "--nodes", "1", "--name", name])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let st = wait_for("bed up", Duration::from_secs(30), || {
+        let st = BedState::load(name).map_err(|e| e.to_string())?;
+        st.nodes.iter().all(|n| n.holder.is_some()).then_some(st).ok_or("holders".into())
+    })?;
+    let out = wait_for("bed exec", Duration::from_secs(10), || {
+        let o = Command::new(bed_bin).args(["exec", name, "node1", "--", "/usr/bin/hostname"]).output();
+        let o = o.map_err(|e| e.to_string())?;
+        if o.status.success() { Ok(o) } else { Err(String::from_utf8_lossy(&o.stderr).into_owned()) }
+    })?;
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "node1");
+    let o = Command::new(bed_bin).args(["exec", name, "node1", "--", "/bin/sh", "-c", "exit 7"]).status()?;
+    assert_eq!(o.code(), Some(7));
+    let list = Command::new(bed_bin).arg("list").output()?;
+    assert!(String::from_utf8_lossy(&list.stdout).contains(name));
+    let down = Command::new(bed_bin).args(["down", name]).status()?;
+    assert!(down.success());
+    let status = up.wait()?;
+    assert!(status.success(), "bed up exited with {status}");
+    let mut printed = String::new();
+    std::io::Read::read_to_string(&mut up.stdout.take().context("stdout")?, &mut printed)?;
+    assert!(printed.contains("node1") && printed.contains("bed exec"), "{printed}");
+    assert_gone(&st);
+    Ok(())
+}

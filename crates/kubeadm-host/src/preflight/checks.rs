@@ -812,8 +812,10 @@ impl Checker for ImagePullCheck {
         if self.policy == PullPolicy::Never {
             return r;
         }
-        if let Ok(img) = host.cri_sandbox_image(&self.cri_socket) {
-            if img != self.sandbox_image {
+        if let Ok(img) = host.cri_sandbox_image(&self.cri_socket)
+            && img != self.sandbox_image
+        {
+            {
                 r.stdout.push_str(&format!(
                     "W detected that the sandbox image {img:?} of the container runtime is inconsistent with that used by kubeadm. It is recommended to use {:?} as the CRI sandbox image.\n",
                     self.sandbox_image

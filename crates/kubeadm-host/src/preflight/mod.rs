@@ -124,7 +124,7 @@ pub fn run_checks(
             r.warnings.append(&mut r.errors);
         }
         for w in &r.warnings {
-            write!(stderr, "\t[WARNING {name}]: {w}\n")?;
+            writeln!(stderr, "\t[WARNING {name}]: {w}")?;
         }
         for e in &r.errors {
             errs.push_str(&format!("\t[ERROR {name}]: {e}\n"));
@@ -246,10 +246,10 @@ pub fn common_checks(kubeadm_version: &str, k8s_version: &str, node_name: &str, 
         Box::new(ContainerRuntimeVersionCheck { cri_socket: cri_socket.into() }),
         Box::new(SwapCheck),
     ];
-    if let Ok(k) = Version::parse(k8s_version) {
-        if k.less_than(&Version { parts: [1, 32, 0], pre: vec![], build: String::new() }) {
-            v.push(Box::new(InPathCheck { executable: "conntrack".into(), mandatory: true, suggestion: None }));
-        }
+    if let Ok(k) = Version::parse(k8s_version)
+        && k.less_than(&Version { parts: [1, 32, 0], pre: vec![], build: String::new() })
+    {
+        v.push(Box::new(InPathCheck { executable: "conntrack".into(), mandatory: true, suggestion: None }));
     }
     for exe in ["losetup", "mount", "cp"] {
         v.push(Box::new(InPathCheck { executable: exe.into(), mandatory: true, suggestion: None }));

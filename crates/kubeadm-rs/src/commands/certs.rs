@@ -1,6 +1,6 @@
 //! `kubeadm-rs certs ...`. `certificate-key` is implemented; the rest is not yet.
 
-use rand::RngCore;
+use rand::{RngCore, TryRngCore};
 
 use crate::cli::{CertsCommand, RenewTarget};
 use crate::commands::not_implemented;

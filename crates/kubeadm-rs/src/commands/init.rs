@@ -161,12 +161,9 @@ impl InitData {
         {
             bail!("invalid --certificate-key: it must be a hex-encoded AES key of 32 bytes");
         }
-        let cfg = crate::wiring::load_init_config(&opts)?;
-        let mut ignore: BTreeSet<String> = opts.ignore_preflight_errors.iter().map(|s| s.to_lowercase()).collect();
-        ignore.extend(cfg.ignore_preflight_errors().into_iter().map(|s| s.to_lowercase()));
-        if ignore.contains("all") && ignore.len() > 1 {
-            bail!("ignore-preflight-errors: Invalid value: {:?}: don't specify individual checks if 'all' is used", ignore.iter().cloned().collect::<Vec<_>>());
-        }
+        let cfg = crate::wiring::load_init_config(&out, &opts)?;
+        let ignore: BTreeSet<String> = kubeadm_api::validation::validate_ignore_preflight_errors(&opts.ignore_preflight_errors, &cfg.ignore_preflight_errors())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         let dry_run = opts.dry_run || cfg.dry_run();
         let dry_run_dir = if dry_run { Some(make_dry_run_dir()?) } else { None };
         let skip_phases_from_config = cfg.skip_phases();
@@ -307,7 +304,8 @@ pub fn run(out: &Output, args: &InitArgs) -> anyhow::Result<()> {
             // Upstream: filters are checked before the data is built.
             let plan = r.plan(std::slice::from_ref(&sel), &[])?;
             let mut data = InitData::new(*out, m)?;
-            let skip = manage_skipped_addons(&mut data, data.skip_phases_from_config.clone());
+            let from_config = data.skip_phases_from_config.clone();
+            let skip = manage_skipped_addons(&mut data, from_config);
             let plan = if skip.is_empty() { plan } else { r.plan(&[sel], &skip)? };
             r.execute(&plan, &mut data)?;
         }

@@ -1,7 +1,7 @@
 //! `kubeadm-rs token create|delete|generate|list`. `generate` is local and implemented; the others
 //! talk to the API server and are not implemented yet.
 
-use rand::Rng;
+use rand::{Rng, TryRngCore};
 
 use crate::cli::TokenCommand;
 use crate::commands::not_implemented;

@@ -74,14 +74,32 @@ pub fn render(format: &str) -> anyhow::Result<String> {
         ),
         "short" => format!("{}\n", i.git_version),
         // sigs.k8s.io/yaml sorts keys; Println adds a newline after the document's own.
-        "yaml" => {
-            let mut m = std::collections::BTreeMap::new();
-            m.insert("clientVersion", serde_json::to_value(&i)?);
-            format!("{}\n", serde_yaml::to_string(&m)?)
-        }
+        "yaml" => format!("{}\n", yaml(&i)?),
         "json" => format!("{}\n", serde_json::to_string_pretty(&Version { client_version: i })?),
         other => bail!("invalid output format: {other}"),
     })
+}
+
+/// go-yaml v2 (through sigs.k8s.io/yaml) output of `{clientVersion: info}`: keys sorted, strings
+/// that would read back as another type (numbers, booleans, timestamps, empty) double-quoted.
+fn yaml(i: &Info) -> anyhow::Result<String> {
+    let serde_json::Value::Object(map) = serde_json::to_value(i)? else { anyhow::bail!("version info is not an object") };
+    let mut out = String::from("clientVersion:\n");
+    let mut keys: Vec<&String> = map.keys().collect();
+    keys.sort();
+    for k in keys {
+        let v = map[k].as_str().unwrap_or_default();
+        let needs_quotes = v.is_empty()
+            || v.parse::<f64>().is_ok()
+            || matches!(v.to_ascii_lowercase().as_str(), "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "~")
+            || (v.len() >= 10 && v.as_bytes()[..4].iter().all(u8::is_ascii_digit) && v.as_bytes()[4] == b'-');
+        if needs_quotes {
+            out.push_str(&format!("  {k}: {v:?}\n"));
+        } else {
+            out.push_str(&format!("  {k}: {v}\n"));
+        }
+    }
+    Ok(out)
 }
 
 /// Runs `version`.
@@ -102,7 +120,8 @@ mod tests {
         assert_eq!(json["clientVersion"]["gitVersion"], "v1.37.2");
         assert_eq!(json["clientVersion"]["minor"], "37");
         let yaml = render("yaml").expect("yaml");
-        assert!(yaml.starts_with("clientVersion:\n  buildDate: "), "{yaml}");
+        assert!(yaml.starts_with("clientVersion:\n  buildDate: \""), "{yaml}");
+        assert!(yaml.ends_with("platform: linux/amd64\n\n") || !cfg!(target_arch = "x86_64"), "{yaml}");
         assert!(yaml.contains("  major: \"1\"\n"), "{yaml}");
         assert!(render("").expect("default").starts_with("kubeadm version: &version.Info{Major:\"1\", Minor:\"37\","));
         assert_eq!(render("xml").expect_err("bad").to_string(), "invalid output format: xml");

@@ -12,7 +12,8 @@ use crate::flags::{self, Workflow};
 use crate::workflow::Runner;
 
 fn augment<D>(cmd: Command, wf: Workflow, runner: &Runner<D>, about: &str, long: &str) -> Command {
-    let mut cmd = cmd.about(about.to_string()).long_about(format!("{long}\n\n{}\n", runner.help()));
+    // term_width(0): the phase tree is preformatted; wrapping would break its columns.
+    let mut cmd = cmd.about(about.to_string()).long_about(format!("{long}\n\n{}\n", runner.help())).term_width(0);
     for name in flags::command_flags(wf) {
         if let Some(arg) = flags::workflow_flag(wf, name) {
             cmd = cmd.arg(arg);

@@ -127,42 +127,42 @@ pub fn runner() -> Runner<InitData> {
         cert_phase("apiserver-etcd-client", long_name("apiserver-etcd-client"), cert_run!("apiserver-etcd-client")),
         Phase::new("sa", "Generate a private key for signing service account tokens along with its public key")
             .long("Generate the private key that signs service account tokens, and its public key, into sa.key and sa.pub.\n\nIf both files already exist, kubeadm-rs skips the generation step and uses the existing files.")
-            .run(|d| d.run_sa())
+            .run(|d: &mut InitData| d.run_sa())
             .flags(cert_flags("sa")),
     ];
     let kubeconfig = vec![
         Phase::all("Generate all kubeconfig files", kubeconfig_flags("all")),
         Phase::new("admin", "Generate a kubeconfig file for the admin to use and for kubeadm itself")
             .long("Generate the kubeconfig file for the admin and for kubeadm itself, into admin.conf.")
-            .run(|d| d.run_kubeconfig("admin.conf"))
+            .run(|d: &mut InitData| d.run_kubeconfig("admin.conf"))
             .flags(kubeconfig_flags("admin.conf")),
         Phase::new("super-admin", "Generate a kubeconfig file for the super-admin")
             .long("Generate a kubeconfig file for the super-admin, into super-admin.conf.")
-            .run(|d| d.run_kubeconfig("super-admin.conf"))
+            .run(|d: &mut InitData| d.run_kubeconfig("super-admin.conf"))
             .flags(kubeconfig_flags("super-admin.conf")),
         Phase::new("kubelet", "Generate a kubeconfig file for the kubelet to use *only* for cluster bootstrapping purposes")
             .long("Generate the kubeconfig file for the kubelet, into kubelet.conf.\n\nUse it *only* to bootstrap the cluster: once the control plane is up, request all kubelet credentials through the CSR API.")
-            .run(|d| d.run_kubeconfig("kubelet.conf"))
+            .run(|d: &mut InitData| d.run_kubeconfig("kubelet.conf"))
             .flags(kubeconfig_flags("kubelet")),
         Phase::new("controller-manager", "Generate a kubeconfig file for the controller manager to use")
             .long("Generate the kubeconfig file for the controller manager, into controller-manager.conf")
-            .run(|d| d.run_kubeconfig("controller-manager.conf"))
+            .run(|d: &mut InitData| d.run_kubeconfig("controller-manager.conf"))
             .flags(kubeconfig_flags("controller-manager.conf")),
         Phase::new("scheduler", "Generate a kubeconfig file for the scheduler to use")
             .long("Generate the kubeconfig file for the scheduler, into scheduler.conf.")
-            .run(|d| d.run_kubeconfig("scheduler.conf"))
+            .run(|d: &mut InitData| d.run_kubeconfig("scheduler.conf"))
             .flags(kubeconfig_flags("scheduler.conf")),
     ];
     let control_plane = vec![
         Phase::all("Generate all static Pod manifest files", control_plane_flags("all")),
         Phase::new("apiserver", "Generates the kube-apiserver static Pod manifest")
-            .run(|d| d.run_control_plane("kube-apiserver"))
+            .run(|d: &mut InitData| d.run_control_plane("kube-apiserver"))
             .flags(control_plane_flags("apiserver")),
         Phase::new("controller-manager", "Generates the kube-controller-manager static Pod manifest")
-            .run(|d| d.run_control_plane("kube-controller-manager"))
+            .run(|d: &mut InitData| d.run_control_plane("kube-controller-manager"))
             .flags(control_plane_flags("controller-manager")),
         Phase::new("scheduler", "Generates the kube-scheduler static Pod manifest")
-            .run(|d| d.run_control_plane("kube-scheduler"))
+            .run(|d: &mut InitData| d.run_control_plane("kube-scheduler"))
             .flags(control_plane_flags("scheduler")),
     ];
     Runner {
@@ -171,20 +171,20 @@ pub fn runner() -> Runner<InitData> {
             Phase::new("preflight", "Run pre-flight checks")
                 .long("Run pre-flight checks for kubeadm init.")
                 .example("  # Run pre-flight checks for kubeadm init using a config file.\n  kubeadm-rs init phase preflight --config kubeadm-config.yaml")
-                .run(|d| d.run_preflight())
+                .run(|d: &mut InitData| d.run_preflight())
                 .flags(vec![CONFIG, IMAGE_REPOSITORY, CRI_SOCKET, IGNORE_PREFLIGHT_ERRORS, DRY_RUN]),
-            Phase::new("certs", "Certificate generation").run(|d| d.run_certs_group()).children(certs),
+            Phase::new("certs", "Certificate generation").run(|d: &mut InitData| d.run_certs_group()).children(certs),
             Phase::new("kubeconfig", "Generate all kubeconfig files necessary to establish the control plane and the admin kubeconfig file")
-                .run(|d| d.run_kubeconfig_group())
+                .run(|d: &mut InitData| d.run_kubeconfig_group())
                 .children(kubeconfig),
             Phase::new("etcd", "Generate static Pod manifest file for local etcd").children(vec![
                 Phase::new("local", "Generate the static Pod manifest file for a local, single-node local etcd instance")
                     .example("  # Generate the static Pod manifest file for etcd, using a config file.\n  kubeadm-rs init phase etcd local --config config.yaml")
-                    .run(|d| d.run_etcd_local())
+                    .run(|d: &mut InitData| d.run_etcd_local())
                     .flags(vec![CERT_DIR, CONFIG, IMAGE_REPOSITORY, PATCHES, DRY_RUN]),
             ]),
             Phase::new("control-plane", "Generate all static Pod manifest files necessary to establish the control plane")
-                .run(|d| d.run_control_plane_group())
+                .run(|d: &mut InitData| d.run_control_plane_group())
                 .children(control_plane),
             Phase::new("kubelet-start", "Write kubelet settings and (re)start the kubelet")
                 .long("Write a file with KubeletConfiguration and an environment file with node specific kubelet settings, and then (re)start kubelet.")
@@ -270,42 +270,42 @@ mod tests {
 ```
 preflight                     Run pre-flight checks
 certs                         Certificate generation
-  /ca                         Generate the self-signed Kubernetes CA to provision identities for other Kubernetes components
-  /apiserver                  Generate the certificate for serving the Kubernetes API
-  /apiserver-kubelet-client   Generate the certificate for the API server to connect to kubelet
-  /front-proxy-ca             Generate the self-signed CA to provision identities for front proxy
-  /front-proxy-client         Generate the certificate for the front proxy client
-  /etcd-ca                    Generate the self-signed CA to provision identities for etcd
-  /etcd-server                Generate the certificate for serving etcd
-  /etcd-peer                  Generate the certificate for etcd nodes to communicate with each other
-  /etcd-healthcheck-client    Generate the certificate for liveness probes to healthcheck etcd
-  /apiserver-etcd-client      Generate the certificate the apiserver uses to access etcd
-  /sa                         Generate a private key for signing service account tokens along with its public key
+  /ca                           Generate the self-signed Kubernetes CA to provision identities for other Kubernetes components
+  /apiserver                    Generate the certificate for serving the Kubernetes API
+  /apiserver-kubelet-client     Generate the certificate for the API server to connect to kubelet
+  /front-proxy-ca               Generate the self-signed CA to provision identities for front proxy
+  /front-proxy-client           Generate the certificate for the front proxy client
+  /etcd-ca                      Generate the self-signed CA to provision identities for etcd
+  /etcd-server                  Generate the certificate for serving etcd
+  /etcd-peer                    Generate the certificate for etcd nodes to communicate with each other
+  /etcd-healthcheck-client      Generate the certificate for liveness probes to healthcheck etcd
+  /apiserver-etcd-client        Generate the certificate the apiserver uses to access etcd
+  /sa                           Generate a private key for signing service account tokens along with its public key
 kubeconfig                    Generate all kubeconfig files necessary to establish the control plane and the admin kubeconfig file
-  /admin                      Generate a kubeconfig file for the admin to use and for kubeadm itself
-  /super-admin                Generate a kubeconfig file for the super-admin
-  /kubelet                    Generate a kubeconfig file for the kubelet to use *only* for cluster bootstrapping purposes
-  /controller-manager         Generate a kubeconfig file for the controller manager to use
-  /scheduler                  Generate a kubeconfig file for the scheduler to use
+  /admin                        Generate a kubeconfig file for the admin to use and for kubeadm itself
+  /super-admin                  Generate a kubeconfig file for the super-admin
+  /kubelet                      Generate a kubeconfig file for the kubelet to use *only* for cluster bootstrapping purposes
+  /controller-manager           Generate a kubeconfig file for the controller manager to use
+  /scheduler                    Generate a kubeconfig file for the scheduler to use
 etcd                          Generate static Pod manifest file for local etcd
-  /local                      Generate the static Pod manifest file for a local, single-node local etcd instance
+  /local                        Generate the static Pod manifest file for a local, single-node local etcd instance
 control-plane                 Generate all static Pod manifest files necessary to establish the control plane
-  /apiserver                  Generates the kube-apiserver static Pod manifest
-  /controller-manager         Generates the kube-controller-manager static Pod manifest
-  /scheduler                  Generates the kube-scheduler static Pod manifest
+  /apiserver                    Generates the kube-apiserver static Pod manifest
+  /controller-manager           Generates the kube-controller-manager static Pod manifest
+  /scheduler                    Generates the kube-scheduler static Pod manifest
 kubelet-start                 Write kubelet settings and (re)start the kubelet
 wait-control-plane            Wait for the control plane to start
 upload-config                 Upload the kubeadm and kubelet configuration to a ConfigMap
-  /kubeadm                    Upload the kubeadm ClusterConfiguration to a ConfigMap
-  /kubelet                    Upload the kubelet component config to a ConfigMap
+  /kubeadm                      Upload the kubeadm ClusterConfiguration to a ConfigMap
+  /kubelet                      Upload the kubelet component config to a ConfigMap
 upload-certs                  Upload certificates to kubeadm-certs
 mark-control-plane            Mark a node as a control-plane
 bootstrap-token               Generates bootstrap tokens used to join a node to a cluster
 kubelet-finalize              Updates settings relevant to the kubelet after TLS bootstrap
   /enable-client-cert-rotation  Enable kubelet client certificate rotation
 addon                         Install required addons for passing conformance tests
-  /coredns                    Install the CoreDNS addon to a Kubernetes cluster
-  /kube-proxy                 Install the kube-proxy addon to a Kubernetes cluster
+  /coredns                      Install the CoreDNS addon to a Kubernetes cluster
+  /kube-proxy                   Install the kube-proxy addon to a Kubernetes cluster
 show-join-command             Show the join command for control-plane and worker node
 ```"#;
         assert_eq!(runner().help(), want);
