@@ -101,14 +101,25 @@ mkdir -p "$GOCACHE"
 TIMINGS="$TMP/timings"
 : >"$TIMINGS"
 t_all=$SECONDS
+TICKS=$(getconf CLK_TCK)
+child_cpu() { # CPU seconds (user+sys) of this shell's waited-for children so far
+  local stat
+  stat=$(</proc/$$/stat)
+  stat=${stat##*) }
+  # after "pid (comm) ": fields from 3 on; cutime is field 16, cstime 17
+  set -- $stat
+  echo $(((${14} + ${15}) / TICKS))
+}
 step() { # step NAME cmd...
-  local name=$1 t0=$SECONDS
+  local name=$1 t0=$SECONDS c0
+  c0=$(child_cpu)
   shift
   log "step $name: start"
   "$@"
-  local dt=$((SECONDS - t0))
-  log "step $name: done in ${dt}s"
-  printf '%s=%s\n' "$name" "$dt" >>"$TIMINGS"
+  local dt=$((SECONDS - t0)) dc
+  dc=$(($(child_cpu) - c0))
+  log "step $name: done in ${dt}s wall, ${dc}s CPU"
+  printf '%s=%s wall_s, %s cpu_s\n' "$name" "$dt" "$dc" >>"$TIMINGS"
 }
 
 # ---- toolchains ------------------------------------------------------------------
@@ -220,7 +231,7 @@ fi
 step etcd etcd_build
 step crictl crictl_build
 step verify verify
-printf 'total=%s\n' "$((SECONDS - t_all))" >>"$TIMINGS"
+printf 'total=%s wall_s, %s cpu_s\n' "$((SECONDS - t_all))" "$(child_cpu)" >>"$TIMINGS"
 
 cp "$LOCK_FILE" "$TMP/components.lock"
 {

@@ -609,6 +609,8 @@ pub fn default_upgrade_configuration() -> UpgradeConfiguration {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::print;
+    use crate::v1beta4::Arg;
 
     const INIT: &str = "apiVersion: kubeadm.k8s.io/v1beta4
 kind: InitConfiguration
@@ -721,5 +723,240 @@ mode: ipvs
         assert_eq!(u.apply.etcd_upgrade, Some(true));
         let c = parse_cluster_configuration("apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: v1.37.2\n").unwrap();
         assert_eq!(c.kubernetes_version, "v1.37.2");
+    }
+    const V1BETA3_INIT: &str = "apiVersion: kubeadm.k8s.io/v1beta3
+kind: InitConfiguration
+bootstrapTokens:
+- token: abcdef.0123456789abcdef
+  ttl: 1h
+localAPIEndpoint:
+  advertiseAddress: 10.0.0.1
+certificateKey: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+nodeRegistration:
+  name: node1
+  criSocket: unix:///run/containerd/containerd.sock
+  taints: []
+  kubeletExtraArgs:
+    node-labels: a=b
+    cgroup-driver: systemd
+    v: \"4\"
+---
+apiVersion: kubeadm.k8s.io/v1beta3
+kind: ClusterConfiguration
+kubernetesVersion: v1.37.2
+networking:
+  podSubnet: 10.244.0.0/16
+apiServer:
+  timeoutForControlPlane: 10m0s
+  certSANs: [api.example.com]
+  extraArgs:
+    v: \"2\"
+    audit-log-path: /var/log/audit.log
+    authorization-mode: Node,RBAC
+  extraVolumes:
+  - name: audit
+    hostPath: /var/log
+    mountPath: /var/log
+controllerManager:
+  extraArgs:
+    bind-address: 0.0.0.0
+scheduler:
+  extraArgs: {}
+etcd:
+  local:
+    dataDir: /data/etcd
+    extraArgs:
+      listen-metrics-urls: http://0.0.0.0:2381
+      election-timeout: \"5000\"
+dns:
+  imageRepository: my.registry/coredns
+featureGates:
+  EtcdLearnerMode: true
+";
+
+    #[test]
+    fn v1beta3_init_and_cluster_convert() {
+        let b = load_init_config(V1BETA3_INIT).unwrap();
+        let dep: Vec<_> = b.warnings.iter().filter(|w| w.contains("v1beta3") && w.contains("deprecated")).collect();
+        assert_eq!(dep.len(), 2, "{:?}", b.warnings);
+        assert!(dep[0].contains("removed from upstream kubeadm v1.37") && dep[0].contains("kubeadm-rs config migrate"), "{}", dep[0]);
+        assert_eq!(b.warnings.len(), 2, "{:?}", b.warnings);
+        // typemeta is v1beta4
+        assert_eq!(b.init.api_version, "kubeadm.k8s.io/v1beta4");
+        assert_eq!(b.cluster.api_version, "kubeadm.k8s.io/v1beta4");
+        // init
+        let nr = &b.init.node_registration;
+        assert_eq!(
+            nr.kubelet_extra_args,
+            vec![Arg::new("cgroup-driver", "systemd"), Arg::new("node-labels", "a=b"), Arg::new("v", "4")]
+        );
+        assert_eq!(nr.taints, Some(vec![]));
+        assert_eq!(nr.image_pull_serial, Some(true));
+        assert_eq!(nr.image_pull_policy, "IfNotPresent");
+        assert_eq!(b.init.local_api_endpoint.bind_port, 6443);
+        assert_eq!(b.init.bootstrap_tokens[0].ttl, Some(crate::Duration::from_hours(1)));
+        assert_eq!(b.init.bootstrap_tokens[0].groups, vec!["system:bootstrappers:kubeadm:default-node-token"]);
+        let t = b.init.timeouts.as_ref().unwrap();
+        assert_eq!(t.control_plane_component_health_check, Some(crate::Duration::from_mins(10)));
+        assert_eq!(t.kubelet_health_check, Some(crate::Duration::from_mins(4)));
+        assert_eq!(t.discovery, Some(crate::Duration::from_mins(5)));
+        // cluster
+        let c = &b.cluster;
+        assert_eq!(
+            c.api_server.control_plane_component.extra_args,
+            vec![
+                Arg::new("audit-log-path", "/var/log/audit.log"),
+                Arg::new("authorization-mode", "Node,RBAC"),
+                Arg::new("v", "2")
+            ]
+        );
+        assert_eq!(c.api_server.control_plane_component.extra_volumes[0].host_path, "/var/log");
+        assert_eq!(c.api_server.cert_sans, vec!["api.example.com"]);
+        assert_eq!(c.controller_manager.extra_args, vec![Arg::new("bind-address", "0.0.0.0")]);
+        assert!(c.scheduler.extra_args.is_empty());
+        let l = c.etcd.local.as_ref().unwrap();
+        assert_eq!(l.data_dir, "/data/etcd");
+        assert_eq!(
+            l.extra_args,
+            vec![Arg::new("election-timeout", "5000"), Arg::new("listen-metrics-urls", "http://0.0.0.0:2381")]
+        );
+        assert_eq!(c.dns.image_meta.image_repository, "my.registry/coredns");
+        assert!(!c.dns.disabled && !c.proxy.disabled);
+        assert_eq!(c.networking.service_subnet, "10.96.0.0/12");
+        assert_eq!(c.feature_gates.get("EtcdLearnerMode"), Some(&true));
+        assert_eq!(c.encryption_algorithm, Some(crate::v1beta4::EncryptionAlgorithmType::Rsa2048));
+        assert_eq!(c.certificate_validity_period, Some(constants::CERTIFICATE_VALIDITY_PERIOD));
+        // secrets stay out of Debug
+        let dbg = format!("{b:?}");
+        assert!(!dbg.contains("0123456789abcdef"), "{dbg}");
+    }
+
+    #[test]
+    fn v1beta3_equals_v1beta4_equivalent() {
+        let v3 = load_init_config(V1BETA3_INIT).unwrap();
+        let v4 = load_init_config(&print::marshal_init_configuration(&v3.init, &v3.cluster).unwrap()).unwrap();
+        assert!(v4.warnings.is_empty(), "{:?}", v4.warnings);
+        assert_eq!(v3.init, v4.init);
+        assert_eq!(v3.cluster, v4.cluster);
+    }
+
+    #[test]
+    fn v1beta3_printed_as_v1beta4() {
+        let b = load_init_config(V1BETA3_INIT).unwrap();
+        let out = print::marshal_init_configuration(&b.init, &b.cluster).unwrap();
+        assert!(!out.contains("v1beta3"), "{out}");
+        assert!(!out.contains("timeoutForControlPlane"), "{out}");
+        assert_eq!(out.matches("apiVersion: kubeadm.k8s.io/v1beta4\n").count(), 2, "{out}");
+        assert!(out.contains("  kubeletExtraArgs:\n  - name: cgroup-driver\n    value: systemd\n  - name: node-labels\n    value: a=b\n  - name: v\n    value: \"4\"\n"), "{out}");
+        assert!(out.contains("  controlPlaneComponentHealthCheck: 10m0s\n"), "{out}");
+        assert!(out.contains("  extraArgs:\n  - name: audit-log-path\n    value: /var/log/audit.log\n  - name: authorization-mode\n    value: Node,RBAC\n  - name: v\n    value: \"2\"\n"), "{out}");
+        assert!(out.contains("encryptionAlgorithm: RSA-2048\n"), "{out}");
+    }
+
+    #[test]
+    fn v1beta3_timeout_for_control_plane() {
+        // default (absent) and 4m leave the Init timeout alone, even when a v1beta4 Init sets one
+        let y = "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\n---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\ntimeouts:\n  controlPlaneComponentHealthCheck: 7m\n";
+        let b = load_init_config(y).unwrap();
+        assert_eq!(b.init.timeouts.unwrap().control_plane_component_health_check, Some(crate::Duration::from_mins(7)));
+        assert_eq!(b.warnings.len(), 1, "{:?}", b.warnings);
+        // only a ClusterConfiguration: the defaulted InitConfiguration gets the timeout
+        let y = "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\napiServer:\n  timeoutForControlPlane: 90s\n";
+        let b = load_init_config(y).unwrap();
+        assert_eq!(b.init.timeouts.unwrap().control_plane_component_health_check, Some(crate::Duration::from_secs(90)));
+        assert_eq!(b.init.bootstrap_tokens.len(), 1);
+    }
+
+    #[test]
+    fn v1beta3_unknown_fields() {
+        let y = "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\napiServer:\n  extraArgs:\n    v: \"2\"\n  extraEnvs:\n  - name: A\n    value: b\ndns:\n  type: CoreDNS\nencryptionAlgorithm: ECDSA-P256\nclusterName: c1\n";
+        let strict = LoadOptions { strict: true, ..Default::default() };
+        let e = load_init_config_with(y, &strict).unwrap_err().to_string();
+        assert!(
+            e.starts_with("error unmarshaling configuration schema.GroupVersionKind{Group:\"kubeadm.k8s.io\", Version:\"v1beta3\", Kind:\"ClusterConfiguration\"}: strict decoding error: unknown field \"apiServer.extraEnvs\" (line 6)"),
+            "{e}"
+        );
+        let b = load_init_config(y).unwrap();
+        for f in ["apiServer.extraEnvs", "dns.type", "encryptionAlgorithm"] {
+            assert!(b.warnings.iter().any(|w| w.contains(&format!("unknown field {f:?}"))), "{f}: {:?}", b.warnings);
+        }
+        assert_eq!(b.cluster.cluster_name, "c1");
+        assert_eq!(b.cluster.api_server.control_plane_component.extra_args, vec![Arg::new("v", "2")]);
+        assert!(b.cluster.api_server.control_plane_component.extra_envs.is_empty());
+        assert_eq!(b.cluster.encryption_algorithm, Some(crate::v1beta4::EncryptionAlgorithmType::Rsa2048));
+        // a plain scalar is read as a string, as for v1beta4 `extraArgs[].value` (Go would reject `2`)
+        let y = "apiVersion: kubeadm.k8s.io/v1beta3\nkind: InitConfiguration\nnodeRegistration:\n  kubeletExtraArgs:\n    v: 2\n";
+        assert_eq!(load_init_config(y).unwrap().init.node_registration.kubelet_extra_args, vec![Arg::new("v", "2")]);
+        // a nested value is a decode error with the field path
+        let y = "apiVersion: kubeadm.k8s.io/v1beta3\nkind: InitConfiguration\nnodeRegistration:\n  kubeletExtraArgs:\n    v: [1]\n";
+        let e = load_init_config(y).unwrap_err();
+        assert!(matches!(&e, ConfigError::Decode { kind, message } if kind == "InitConfiguration" && message.contains("nodeRegistration.kubeletExtraArgs")), "{e}");
+        // join: unknown field with path, strict
+        let y = "apiVersion: kubeadm.k8s.io/v1beta3\nkind: JoinConfiguration\ndiscovery:\n  file:\n    kubeConfigPath: /a\n  timeouts: 1m\n";
+        let e = load_join_config_with(y, &strict).unwrap_err().to_string();
+        assert!(e.contains("Version:\"v1beta3\", Kind:\"JoinConfiguration\"}: strict decoding error: unknown field \"discovery.timeouts\""), "{e}");
+    }
+
+    #[test]
+    fn v1beta3_join() {
+        let y = "apiVersion: kubeadm.k8s.io/v1beta3
+kind: JoinConfiguration
+nodeRegistration:
+  kubeletExtraArgs:
+    node-ip: 10.0.0.2
+    cgroup-driver: systemd
+discovery:
+  bootstrapToken:
+    token: abcdef.0123456789abcdef
+    apiServerEndpoint: 10.0.0.1:6443
+    caCertHashes: [\"sha256:aa\"]
+  timeout: 2m30s
+controlPlane:
+  localAPIEndpoint:
+    advertiseAddress: 10.0.0.2
+  certificateKey: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+";
+        let j = load_join_config(y).unwrap();
+        assert_eq!(j.warnings.len(), 1, "{:?}", j.warnings);
+        assert!(j.warnings[0].contains("deprecated"), "{:?}", j.warnings);
+        let jc = &j.join;
+        assert_eq!(jc.api_version, "kubeadm.k8s.io/v1beta4");
+        let t = jc.timeouts.as_ref().unwrap();
+        assert_eq!(t.discovery, Some(crate::Duration::from_secs(150)));
+        assert_eq!(t.tls_bootstrap, Some(crate::Duration::from_mins(5)));
+        assert_eq!(jc.discovery.tls_bootstrap_token.expose(), "abcdef.0123456789abcdef");
+        assert_eq!(jc.ca_cert_path, "/etc/kubernetes/pki/ca.crt");
+        let cp = jc.control_plane.as_ref().unwrap();
+        assert_eq!(cp.local_api_endpoint.bind_port, 6443);
+        assert_eq!(
+            jc.node_registration.kubelet_extra_args,
+            vec![Arg::new("cgroup-driver", "systemd"), Arg::new("node-ip", "10.0.0.2")]
+        );
+        assert!(!format!("{jc:?}").contains("0123456789abcdef"));
+        let out = print::to_yaml(jc).unwrap();
+        assert!(out.starts_with("apiVersion: kubeadm.k8s.io/v1beta4\n"), "{out}");
+        assert!(out.contains("  discovery: 2m30s\n") && !out.contains("  timeout:"), "{out}");
+        // default discovery timeout
+        let y = "apiVersion: kubeadm.k8s.io/v1beta3\nkind: JoinConfiguration\ndiscovery:\n  file:\n    kubeConfigPath: file:///x\n";
+        let j = load_join_config(y).unwrap();
+        assert_eq!(j.join.timeouts.unwrap().discovery, Some(crate::Duration::from_mins(5)));
+        assert_eq!(j.join.discovery.file.unwrap().kube_config_path, "/x");
+    }
+
+    #[test]
+    fn v1beta3_other_places() {
+        // the kubeadm-config ConfigMap of a cluster created with kubeadm <= v1.30
+        let c = parse_cluster_configuration("apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nkubernetesVersion: v1.30.1\napiServer:\n  timeoutForControlPlane: 4m0s\n  extraArgs:\n    b: \"1\"\n    a: \"2\"\netcd:\n  external:\n    endpoints: [https://e:2379]\n    caFile: \"\"\n    certFile: \"\"\n    keyFile: \"\"\n").unwrap();
+        assert_eq!(c.api_version, "kubeadm.k8s.io/v1beta4");
+        assert_eq!(c.api_server.control_plane_component.extra_args, vec![Arg::new("a", "2"), Arg::new("b", "1")]);
+        assert_eq!(c.etcd.external.unwrap().http_endpoints, vec!["https://e:2379"]);
+        assert!(c.etcd.local.is_none());
+        // v1beta3 has no ResetConfiguration: an unknown configuration
+        let e = load_reset_config("apiVersion: kubeadm.k8s.io/v1beta3\nkind: ResetConfiguration\n", &LoadOptions::default()).unwrap_err();
+        assert_eq!(e, ConfigError::NotFound("ResetConfiguration"));
+        // a v1beta3 JoinConfiguration in an init config is ignored like a v1beta4 one
+        let y = "apiVersion: kubeadm.k8s.io/v1beta3\nkind: InitConfiguration\n---\napiVersion: kubeadm.k8s.io/v1beta3\nkind: JoinConfiguration\n";
+        let b = load_init_config_with(y, &LoadOptions { strict: true, ..Default::default() }).unwrap();
+        assert!(b.warnings.iter().any(|w| w.contains("Ignored configuration document with GroupVersionKind kubeadm.k8s.io/v1beta3, Kind=JoinConfiguration")), "{:?}", b.warnings);
     }
 }

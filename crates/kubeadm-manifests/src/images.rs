@@ -91,11 +91,10 @@ pub fn etcd_supported_version(kubernetes_version: &str) -> Option<(String, Optio
 /// etcd image tag: `etcd.local.imageTag`, else the supported version for the Kubernetes version,
 /// else [`DEFAULT_ETCD_VERSION`].
 pub fn etcd_image_tag(cfg: &ClusterConfiguration) -> String {
-    if let Some(local) = &cfg.etcd.local {
-        if !local.image_meta.image_tag.is_empty() {
+    if let Some(local) = &cfg.etcd.local
+        && !local.image_meta.image_tag.is_empty() {
             return local.image_meta.image_tag.clone();
         }
-    }
     etcd_supported_version(&cfg.kubernetes_version)
         .map(|(v, _)| v)
         .unwrap_or_else(|| DEFAULT_ETCD_VERSION.to_string())

@@ -627,11 +627,10 @@ pub fn validate_existing(
         .cluster(&current_ctx.cluster)
         .ok_or_else(|| KubeconfigError::CurrentClusterMissing(path.into()))?;
     let mut ca_current = trim_ascii_ws(current_cluster.certificate_authority_data.as_deref().unwrap_or(&[])).to_vec();
-    if ca_current.is_empty() && !current_cluster.certificate_authority.is_empty() {
-        if let Some(b) = read_file(&current_cluster.certificate_authority) {
+    if ca_current.is_empty() && !current_cluster.certificate_authority.is_empty()
+        && let Some(b) = read_file(&current_cluster.certificate_authority) {
             ca_current = trim_ascii_ws(&b).to_vec();
         }
-    }
     let expected_cluster = expected.cluster(&expected_ctx.cluster).cloned().unwrap_or_default();
     let ca_expected = trim_ascii_ws(expected_cluster.certificate_authority_data.as_deref().unwrap_or(&[])).to_vec();
     let current_certs = pem_cert_ders(&ca_current).ok_or_else(|| KubeconfigError::InvalidCurrentCa(path.into()))?;
@@ -680,4 +679,48 @@ pub fn has_authentication_credentials(config: &Config) -> bool {
         return true;
     }
     a.other.get("auth-provider").and_then(|e| e.get("name")).and_then(|c| c.as_str()).is_some_and(|c| !c.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep(a: &str, p: i32) -> ApiEndpoint {
+        ApiEndpoint { advertise_address: a.into(), bind_port: p }
+    }
+
+    #[test]
+    fn endpoints() {
+        assert_eq!(local_api_endpoint_url(&ep("10.0.0.1", 6443)).unwrap(), "https://10.0.0.1:6443");
+        assert_eq!(local_api_endpoint_url(&ep("fd00::0001", 6443)).unwrap(), "https://[fd00::1]:6443");
+        assert_eq!(local_api_endpoint_url(&ep("::ffff:10.0.0.1", 1)).unwrap(), "https://10.0.0.1:1");
+        assert!(local_api_endpoint_url(&ep("host", 6443)).is_err());
+        assert!(local_api_endpoint_url(&ep("10.0.0.1", 0)).is_err());
+        let e = ep("10.0.0.1", 6443);
+        assert_eq!(control_plane_endpoint_url("", &e).unwrap(), ("https://10.0.0.1:6443".into(), None));
+        assert_eq!(control_plane_endpoint_url("cp.example.com", &e).unwrap().0, "https://cp.example.com:6443");
+        // Go: SplitHostPort fails, "[fd00::5]" is neither an IP nor a DNS name.
+        assert!(control_plane_endpoint_url("[fd00::5]", &e).is_err());
+        let (u, w) = control_plane_endpoint_url("[fd00::5]:443", &e).unwrap();
+        assert_eq!(u, "https://[fd00::5]:443");
+        assert!(w.is_some());
+        assert!(control_plane_endpoint_url("cp.example.com:0", &e).is_err());
+        assert!(control_plane_endpoint_url("Bad_Host", &e).is_err());
+    }
+
+    #[test]
+    fn token_config_and_messages() {
+        let c = create_with_token("https://10.0.0.1:6443", "kubernetes", "tls-bootstrap-token-user", b"CA", "abcdef.0123456789abcdef");
+        let y = c.to_yaml().unwrap();
+        assert!(y.contains("  user:\n    token: abcdef.0123456789abcdef\n"));
+        assert!(y.contains("current-context: tls-bootstrap-token-user@kubernetes\n"));
+        assert!(has_authentication_credentials(&c));
+        assert_eq!(msg_writing("admin.conf"), "[kubeconfig] Writing \"admin.conf\" kubeconfig file");
+        assert_eq!(msg_using_folder("/etc/kubernetes"), "[kubeconfig] Using kubeconfig folder \"/etc/kubernetes\"");
+        let empty = Config { clusters: vec![NamedCluster { name: String::new(), cluster: Cluster { server: "https://x:1".into(), ..Default::default() } }], ..Default::default() };
+        assert_eq!(
+            empty.to_yaml().unwrap(),
+            "apiVersion: v1\nclusters:\n- cluster:\n    server: https://x:1\n  name: \"\"\ncontexts: null\ncurrent-context: \"\"\nkind: Config\nusers: null\n"
+        );
+    }
 }

@@ -12,6 +12,8 @@
 //! * [`images`]: image names and `config images list`.
 //! * [`goyaml`]: go-yaml v2 compatible YAML output.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod args;
 pub mod goyaml;
 pub mod images;

@@ -276,10 +276,53 @@ pub fn normalize_nulls(v: &mut Value) {
     }
 }
 
+/// Bool fields of the Pod types that are pointers in Go (`false` survives a typed round trip).
+const POINTER_BOOLS: &[&str] = &[
+    "privileged", "allowPrivilegeEscalation", "readOnlyRootFilesystem", "runAsNonRoot",
+    "automountServiceAccountToken", "shareProcessNamespace", "enableServiceLinks", "hostUsers",
+    "setHostnameAsFQDN", "optional",
+];
+/// Integer fields that are pointers or not `omitempty` in Go (`0` survives a typed round trip).
+const KEPT_ZERO_INTS: &[&str] = &[
+    "runAsUser", "runAsGroup", "fsGroup", "priority", "terminationGracePeriodSeconds",
+    "activeDeadlineSeconds", "defaultMode", "mode", "expirationSeconds", "containerPort", "port",
+    "weight", "tolerationSeconds",
+];
+/// String fields that are pointers or not `omitempty` in Go (`""` survives a typed round trip).
+const KEPT_EMPTY_STRINGS: &[&str] = &["name", "mountPath", "path", "type", "key", "fieldPath", "resource", "devicePath", "ip", "topologyKey", "whenUnsatisfiable", "uid", "apiVersion", "kind", "port"];
+/// Map-typed fields (`omitempty` drops them when empty); other empty objects are structs and stay.
+const MAP_FIELDS: &[&str] = &["labels", "annotations", "nodeSelector", "requests", "limits", "overhead"];
+
+/// Approximates upstream's decode of the patched JSON into a typed `v1.Pod` and re-encode: drops
+/// `null`s, zero values of `omitempty` scalar fields, and empty maps/lists. Not reproduced: unknown
+/// fields are kept (Go drops them) and quantities are not canonicalized.
+pub fn normalize_typed_pod(v: &mut Value) {
+    normalize_nulls(v);
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                m.retain(|k, x| match x {
+                    Value::Bool(false) => POINTER_BOOLS.contains(&k.as_str()),
+                    Value::Number(n) => n.as_f64() != Some(0.0) || KEPT_ZERO_INTS.contains(&k.as_str()),
+                    Value::String(s) => !s.is_empty() || KEPT_EMPTY_STRINGS.contains(&k.as_str()),
+                    Value::Array(a) => !a.is_empty() || k == "containers",
+                    Value::Object(o) => !o.is_empty() || !MAP_FIELDS.contains(&k.as_str()),
+                    _ => true,
+                });
+                m.values_mut().for_each(walk);
+            }
+            Value::Array(a) => a.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(v);
+}
+
 /// Patches a static Pod (upstream `PatchStaticPod`); the target is the Pod's component name.
+/// Returns the patched Pod and the `[patches] Applied patch ...` lines.
 pub fn patch_static_pod(pod: &crate::staticpod::StaticPod, pm: &PatchManager) -> Result<(crate::staticpod::StaticPod, Vec<String>), PatchError> {
     let (mut v, msgs) = pm.apply(&pod.name, &pod.pod, Schema::Pod)?;
-    normalize_nulls(&mut v);
+    normalize_typed_pod(&mut v);
     Ok((crate::staticpod::StaticPod { name: pod.name.clone(), pod: v }, msgs))
 }
 

@@ -439,12 +439,11 @@ pub fn api_server_command(cfg: &ClusterConfiguration, endpoint: &ApiEndpoint) ->
         set_arg_value(&mut d, "etcd-cafile", join(cd, "etcd/ca.crt"));
         set_arg_value(&mut d, "etcd-certfile", join(cd, "apiserver-etcd-client.crt"));
         set_arg_value(&mut d, "etcd-keyfile", join(cd, "apiserver-etcd-client.key"));
-        if let Some(local) = &cfg.etcd.local {
-            if let Some((v, _)) = get_arg_value(&local.extra_args, "advertise-client-urls") {
+        if let Some(local) = &cfg.etcd.local
+            && let Some((v, _)) = get_arg_value(&local.extra_args, "advertise-client-urls") {
                 servers = v.to_string();
                 set_arg_value(&mut d, "etcd-servers", &servers);
             }
-        }
     }
     let extra = &cfg.api_server.control_plane_component.extra_args;
     if get_arg_value(extra, "authorization-config").is_none() {

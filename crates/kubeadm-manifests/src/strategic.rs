@@ -274,6 +274,22 @@ fn merge_map(mut original: Map<String, Value>, mut patch: Map<String, Value>, sc
     Ok(original)
 }
 
+/// Go's `fmt` `%v` rendering of a decoded JSON value (`map[k:v]`, `[a b]`), used in error texts.
+fn go_fmt(v: &Value) -> String {
+    match v {
+        Value::Null => "<nil>".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.as_f64().map(|f| if f.fract() == 0.0 && f.abs() < 1e21 { format!("{}", f as i64) } else { f.to_string() }).unwrap_or_default(),
+        Value::String(s) => s.clone(),
+        Value::Array(a) => format!("[{}]", a.iter().map(go_fmt).collect::<Vec<_>>().join(" ")),
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            format!("map[{}]", keys.iter().map(|k| format!("{k}:{}", go_fmt(&m[k.as_str()]))).collect::<Vec<_>>().join(" "))
+        }
+    }
+}
+
 fn key_of<'a>(v: &'a Value, key: Option<&str>) -> Option<&'a Value> {
     match key {
         Some(k) => v.as_object().and_then(|m| m.get(k)),
@@ -323,7 +339,7 @@ fn merge_slice(original: Vec<Value>, patch: Vec<Value>, sub: Schema, key: Option
                 Some(d) => match d.as_str() {
                     Some("delete") => {
                         let Some(val) = m.get(mk) else {
-                            return Err(StrategicError::NoMergeKey { item: v.to_string(), key: mk.into() });
+                            return Err(StrategicError::NoMergeKey { item: go_fmt(&v), key: mk.into() });
                         };
                         original.retain(|o| o.get(mk) != Some(val));
                     }
@@ -342,7 +358,7 @@ fn merge_slice(original: Vec<Value>, patch: Vec<Value>, sub: Schema, key: Option
         let mut merged = original.clone();
         for p in &patch {
             let Some(val) = p.get(mk) else {
-                return Err(StrategicError::NoMergeKey { item: p.to_string(), key: mk.into() });
+                return Err(StrategicError::NoMergeKey { item: go_fmt(p), key: mk.into() });
             };
             match merged.iter().position(|o| o.get(mk) == Some(val)) {
                 Some(i) => {
@@ -367,7 +383,7 @@ fn normalize_slice_order(mut to_sort: Vec<Value>, order: &[Value], key: Option<&
         if let Some(k) = key {
             for v in to_sort.iter().chain(order.iter()) {
                 if v.get(k).is_none() {
-                    return Err(StrategicError::NoMergeKey { item: v.to_string(), key: k.into() });
+                    return Err(StrategicError::NoMergeKey { item: go_fmt(v), key: k.into() });
                 }
             }
         }

@@ -3,11 +3,14 @@
 //! expected files; they are never edited by hand. The expected manifests were checked against
 //! upstream kubeadm v1.37.2 output where noted in the crate's report.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 
 use kubeadm_api::defaults::{set_defaults_cluster_configuration, set_defaults_init_configuration};
 use kubeadm_api::v1beta4::{ClusterConfiguration, EnvVar, InitConfiguration};
 use kubeadm_manifests::kubeconfig;
+use kubeadm_manifests::patches::{PatchFile, PatchManager, patch_static_pod};
 use kubeadm_manifests::staticpod::{self, HostInputs};
 
 fn golden_dir() -> PathBuf {
@@ -99,6 +102,44 @@ fn golden_cases() {
         check(case, "kubeconfig-specs.txt", &specs, &mut failures);
         check(case, "images.txt", &(kubeadm_manifests::images::list(&cluster).join("\n") + "\n"), &mut failures);
     }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+fn read_patch_dir(root: &Path, dir: &Path, out: &mut Vec<PatchFile>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir).expect("read_dir").map(|e| e.expect("entry").path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            read_patch_dir(root, &p, out);
+        } else {
+            let rel = p.strip_prefix(root).expect("prefix").to_string_lossy().into_owned();
+            out.push(PatchFile { path: rel, data: std::fs::read(&p).expect("read") });
+        }
+    }
+}
+
+#[test]
+fn golden_patches() {
+    let case = "patches";
+    let mut failures = Vec::new();
+    let (init, cluster) = load(case);
+    let h = host(case, &init);
+    let root = golden_dir().join(case).join("patches");
+    let mut files = Vec::new();
+    read_patch_dir(&root, &root, &mut files);
+    let pm = PatchManager::from_files("/tmp/patches", files).expect("patch manager");
+    let mut log = pm.messages.join("\n") + "\n";
+    let mut pods = vec![staticpod::etcd_pod(&cluster, &init.local_api_endpoint, &init.node_registration.name, &[], &h)];
+    pods.extend(staticpod::control_plane_pods(&cluster, &init.local_api_endpoint, &h));
+    for pod in pods {
+        let (patched, msgs) = patch_static_pod(&pod, &pm).expect("patch");
+        for m in msgs {
+            log.push_str(&m);
+            log.push('\n');
+        }
+        check(case, &format!("{}.yaml", pod.name), &patched.to_yaml(), &mut failures);
+    }
+    check(case, "patch-messages.txt", &log, &mut failures);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 

@@ -315,6 +315,7 @@ pub enum ImagesCommand {
 
 /// `kubeadm config print ...`
 #[derive(Debug, Subcommand)]
+#[allow(clippy::enum_variant_names)] // upstream's subcommand names: init-defaults, join-defaults, ...
 pub enum PrintCommand {
     /// Print the default init configuration for `kubeadm init`
     InitDefaults {

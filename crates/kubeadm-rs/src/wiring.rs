@@ -12,6 +12,8 @@ use crate::output::Output;
 use crate::workflow::PhaseError;
 
 /// The loaded, defaulted and validated init configuration.
+// The component configs are read by kubelet-start / addon phases (not implemented yet).
+#[allow(dead_code)]
 #[derive(Debug, Clone)]
 pub struct InitConfig {
     /// InitConfiguration (v1beta4, defaulted).
@@ -22,6 +24,8 @@ pub struct InitConfig {
     pub kubelet: Option<serde_json::Value>,
     /// KubeProxyConfiguration document from the config file, if any.
     pub kube_proxy: Option<serde_json::Value>,
+    /// Facts gathered from the host (CA directories, proxy variables, ...).
+    pub host: kubeadm_host::hostfacts::HostFacts,
 }
 
 impl InitConfig {
@@ -130,22 +134,41 @@ fn apply_overrides(opts: &InitOptions, init: &mut v1beta4::InitConfiguration, cl
 }
 
 /// Host facts for dynamic defaulting, gathered from the real host.
-fn host_facts(node_name: &str) -> anyhow::Result<(kubeadm_api::defaults::HostFacts, Option<String>)> {
+fn host_facts(node_name: &str) -> anyhow::Result<(kubeadm_api::defaults::HostFacts, kubeadm_host::hostfacts::HostFacts)> {
     let facts = kubeadm_host::hostfacts::HostFacts::gather(&kubeadm_host::RealHost, node_name)?;
     let default_address = if facts.advertise_address_warning.is_some() { None } else { Some(facts.advertise_address) };
     Ok((
-        kubeadm_api::defaults::HostFacts { hostname: facts.node_name, default_address, loopback_address: None, cri_socket: None },
-        facts.advertise_address_warning,
+        kubeadm_api::defaults::HostFacts { hostname: facts.node_name.clone(), default_address, loopback_address: None, cri_socket: None },
+        facts,
     ))
 }
 
+/// Load options of `--config`: strict (unknown fields are errors). Upstream v1.37 only warns; see
+/// docs/cli.md.
+pub const STRICT: load::LoadOptions = load::LoadOptions { strict: true, allow_experimental: false };
+
 /// Loads `--config` (or defaults), applies the flag overrides, dynamic defaults and validation.
 pub fn load_init_config(out: &Output, opts: &InitOptions) -> anyhow::Result<InitConfig> {
-    let mut bundle = match &opts.config {
+    match &opts.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("unable to read config from {:?} ", path.display().to_string()))?;
-            load::load_init_config(&text).with_context(|| format!("error loading config file {:?}", path.display().to_string()))?
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                let shown = path.display().to_string();
+                anyhow::anyhow!("unable to read config from {shown:?} : open {shown}: {}", io_reason(&e))
+            })?;
+            init_config_from_text(out, &text, opts).with_context(|| format!("error loading config file {:?}", path.display().to_string()))
         }
+        None => finish_init_config(out, opts, None),
+    }
+}
+
+/// [`load_init_config`] for the text of a config file (strict).
+pub fn init_config_from_text(out: &Output, text: &str, opts: &InitOptions) -> anyhow::Result<InitConfig> {
+    finish_init_config(out, opts, Some(text))
+}
+
+fn finish_init_config(out: &Output, opts: &InitOptions, text: Option<&str>) -> anyhow::Result<InitConfig> {
+    let mut bundle = match text {
+        Some(text) => load::load_init_config_with(text, &STRICT)?,
         None => {
             let mut b = load::default_init_bundle();
             apply_overrides(opts, &mut b.init, &mut b.cluster)?;
@@ -159,8 +182,8 @@ pub fn load_init_config(out: &Output, opts: &InitOptions) -> anyhow::Result<Init
     if let Some(name) = opts.get_str(crate::flags::names::NODE_NAME) {
         bundle.init.node_registration.name = name.to_string();
     }
-    let (facts, warning) = host_facts(&bundle.init.node_registration.name)?;
-    if let Some(w) = warning {
+    let (facts, host) = host_facts(&bundle.init.node_registration.name)?;
+    if let Some(w) = &host.advertise_address_warning {
         out.warn(w);
     }
     let mut gen_token = || {
@@ -179,35 +202,463 @@ pub fn load_init_config(out: &Output, opts: &InitOptions) -> anyhow::Result<Init
     if !errs.is_empty() {
         anyhow::bail!("{errs}");
     }
-    Ok(InitConfig { init: bundle.init, cluster: bundle.cluster, kubelet: bundle.kubelet, kube_proxy: bundle.kube_proxy })
+    Ok(InitConfig { init: bundle.init, cluster: bundle.cluster, kubelet: bundle.kubelet, kube_proxy: bundle.kube_proxy, host })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Offline phases (preflight, certs, kubeconfig, etcd local, control-plane)
+//
+// Nothing half-written: the first offline phase that runs computes the output of *every* selected
+// offline phase in memory (certificates, kubeconfigs, manifests) before anything is written. Any
+// error (a corrupt existing certificate, a kubeconfig signed by another CA, a bad patch) therefore
+// fails the run before the first file is touched; it is reported under the name of the phase that
+// would have failed, as upstream does. Each phase then prints its lines and writes its own files.
+
+/// What one phase prints and writes.
+#[derive(Debug, Default)]
+pub struct PhaseOutput {
+    /// Lines for stdout, in upstream's order.
+    pub messages: Vec<String>,
+    /// klog-style warnings (stderr).
+    pub warnings: Vec<String>,
+    /// Files to write, in order.
+    pub files: Vec<kubeadm_api::OutFile>,
+    /// Files to print after writing (dry-run: `[dryrun] Would write file ...`), as (real, shown).
+    pub print_after: Vec<(PathBuf, PathBuf)>,
+}
+
+/// A preparation failure, carrying the name of the phase that failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{cause:#}")]
+pub struct PrepareFailed {
+    /// Full phase name (`certs/apiserver`).
+    pub phase: String,
+    /// The cause.
+    pub cause: anyhow::Error,
+}
+
+/// The certificate sub-phases, in upstream order, including `sa`.
+const CERT_PHASES: &[&str] = &[
+    "ca", "apiserver", "apiserver-kubelet-client", "front-proxy-ca", "front-proxy-client", "etcd-ca", "etcd-server",
+    "etcd-peer", "etcd-healthcheck-client", "apiserver-etcd-client", "sa",
+];
+/// The kubeconfig sub-phases: (phase name, file name).
+const KUBECONFIG_PHASES: &[(&str, &str)] = &[
+    ("admin", "admin.conf"),
+    ("super-admin", "super-admin.conf"),
+    ("kubelet", "kubelet.conf"),
+    ("controller-manager", "controller-manager.conf"),
+    ("scheduler", "scheduler.conf"),
+];
+/// The control-plane sub-phases: (phase name, component).
+const CONTROL_PLANE_PHASES: &[(&str, &str)] =
+    &[("apiserver", "kube-apiserver"), ("controller-manager", "kube-controller-manager"), ("scheduler", "kube-scheduler")];
+
+fn selected(d: &InitData, name: &str) -> bool {
+    d.plan.as_ref().is_none_or(|p| p.selected(name))
+}
+
+fn fail(phase: &str, cause: impl Into<anyhow::Error>) -> PrepareFailed {
+    PrepareFailed { phase: phase.to_string(), cause: cause.into() }
+}
+
+fn path_str(p: &std::path::Path) -> String {
+    p.display().to_string()
+}
+
+/// `ExternalCA()`: ca.crt present without ca.key.
+pub fn external_ca(d: &InitData) -> bool {
+    kubeadm_pki::using_external_ca(&d.cert_dir()).external
+}
+
+fn cert_inputs(d: &InitData) -> anyhow::Result<kubeadm_pki::CertInputs> {
+    let mut inputs = kubeadm_pki::CertInputs::from_config(&d.cfg.init, &d.cfg.cluster)?;
+    inputs.start_time = d.start_time;
+    if d.dry_run {
+        inputs.write_dir = Some(d.cert_write_dir());
+    }
+    Ok(inputs)
+}
+
+fn pki_output(o: kubeadm_pki::PkiOutput) -> PhaseOutput {
+    PhaseOutput { messages: o.messages, warnings: o.warnings, files: o.files, print_after: Vec::new() }
+}
+
+/// Loads the patches directory once per process (upstream caches the manager per path).
+fn patch_manager(d: &mut InitData) -> anyhow::Result<Option<(kubeadm_manifests::patches::PatchManager, Vec<String>)>> {
+    let Some(dir) = d.patches_dir() else { return Ok(None) };
+    let shown = path_str(&dir);
+    let meta = std::fs::symlink_metadata(&dir)
+        .map_err(|e| anyhow::anyhow!("could not list patch files for path {shown:?}: lstat {shown}: {}", io_reason(&e)))?;
+    if !meta.is_dir() {
+        let base = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        anyhow::bail!("could not list patch files for path {shown:?}: getPatchSetsFromPath {base}: not a directory");
+    }
+    let mut files = Vec::new();
+    fn walk(base: &std::path::Path, dir: &std::path::Path, out: &mut Vec<kubeadm_manifests::patches::PatchFile>) -> anyhow::Result<()> {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .with_context(|| format!("could not read the directory {:?}", path_str(dir)))?
+            .filter_map(Result::ok)
+            .collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let p = e.path();
+            if p.is_dir() {
+                walk(base, &p, out)?;
+            } else {
+                let data = std::fs::read(&p).with_context(|| format!("could not read the file {:?}", path_str(&p)))?;
+                let rel = p.strip_prefix(base).unwrap_or(&p).display().to_string();
+                out.push(kubeadm_manifests::patches::PatchFile { path: rel, data });
+            }
+        }
+        Ok(())
+    }
+    walk(&dir, &dir, &mut files)?;
+    let pm = kubeadm_manifests::patches::PatchManager::from_files(&shown, files)?;
+    let msgs = pm.messages.clone();
+    Ok(Some((pm, msgs)))
+}
+
+/// Go's wording of common I/O errors (`no such file or directory`, ...).
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => {
+            let s = e.to_string();
+            s.split(" (os error").next().unwrap_or(&s).to_lowercase()
+        }
+    }
+}
+
+fn host_inputs(d: &InitData) -> kubeadm_manifests::HostInputs {
+    let facts = &d.cfg.host;
+    kubeadm_manifests::HostInputs {
+        existing_ca_cert_dirs: facts.ca_cert_dirs.iter().map(|p| path_str(p)).collect(),
+        proxy_env: kubeadm_manifests::staticpod::proxy_env_vars(facts.proxy_env.clone()),
+        external_ca: external_ca(d),
+        ci_image_repository: None,
+        control_plane_component_health_check: d.cfg.init.timeouts.as_ref().and_then(|t| t.control_plane_component_health_check),
+    }
+}
+
+/// The CA used to sign kubeconfig client certificates: generated in this run, else from the
+/// certificate write dir (upstream `getKubeConfigSpecs`).
+fn kubeconfig_ca(d: &InitData, generated: &[kubeadm_api::OutFile]) -> anyhow::Result<kubeadm_pki::CertAndKey> {
+    let dir = d.cert_write_dir();
+    let crt = kubeadm_pki::cert_path(&dir, "ca");
+    let key = kubeadm_pki::key_path(&dir, "ca");
+    let find = |p: &std::path::Path| generated.iter().rev().find(|f| f.path == p).map(|f| f.data.clone());
+    if let (Some(c), Some(k)) = (find(&crt), find(&key)) {
+        let mut certs = kubeadm_pki::Certificate::all_from_pem(&c)?;
+        let cert = certs.remove(0);
+        let key = kubeadm_pki::PrivateKey::from_pem(&k)?.ok_or_else(|| anyhow::anyhow!("generated CA key is not a private key"))?;
+        return Ok(kubeadm_pki::CertAndKey { cert, key });
+    }
+    match kubeadm_pki::load_cert_and_key(&dir, "ca") {
+        Ok(ca) => Ok(ca),
+        Err(e) if e.is_not_found() => {
+            Err(anyhow::Error::new(e).context("the CA files do not exist, please run `kubeadm init phase certs ca` to generate it"))
+        }
+        Err(e) => Err(anyhow::Error::new(e).context("couldn't create a kubeconfig; the CA files couldn't be loaded")),
+    }
+}
+
+fn kubeconfig_output(d: &InitData, file: &str, ca: &kubeadm_pki::CertAndKey) -> anyhow::Result<PhaseOutput> {
+    use kubeadm_manifests::kubeconfig as kc;
+    let mut out = PhaseOutput::default();
+    let endpoint = &d.cfg.init.local_api_endpoint;
+    let (_, warning) = kc::control_plane_endpoint_url(&d.cfg.cluster.control_plane_endpoint, endpoint)?;
+    if let Some(w) = warning {
+        out.warnings.push(w);
+    }
+    let specs = kc::init_kubeconfig_specs(&d.cfg.cluster, endpoint, &d.cfg.init.node_registration.name)?;
+    let spec = specs.iter().find(|s| s.file_name == file).ok_or_else(|| anyhow::anyhow!("couldn't retrieve KubeConfigSpec for {file}"))?;
+    let algorithm: kubeadm_pki::KeyAlgorithm = d.cfg.cluster.encryption_algorithm_or_default().as_str().parse()?;
+    let validity = cert_inputs(d)?.cert_validity;
+    let client = kubeadm_pki::issue_client_cert(ca, &spec.client_name, &spec.organizations, algorithm, d.start_time + validity)
+        .with_context(|| format!("failure while creating {} client certificate", spec.client_name))?;
+    let key_pem = client.key.to_pem().context("failed to marshal private key to PEM")?;
+    let config = kc::build_from_spec(spec, &d.cfg.cluster.cluster_name, ca.cert.to_pem().as_bytes(), key_pem.as_bytes(), client.cert.to_pem().as_bytes());
+    let dir = d.kubeconfig_dir();
+    let path = dir.join(file);
+    match std::fs::read(&path) {
+        Ok(existing) => {
+            let read = |p: &str| std::fs::read(p).ok();
+            let ok = kc::validate_existing(&path_str(&path), &existing, &config, &read)?;
+            if let Some(w) = ok.warning {
+                out.warnings.push(w);
+            }
+            out.messages.push(kc::msg_using_existing(&path_str(&path)));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            out.messages.push(kc::msg_writing(file));
+            out.files.push(kc::to_out_file(&path_str(&dir), file, &config)?);
+        }
+        Err(e) => return Err(anyhow::anyhow!("failed to load kubeconfig file {:?}: {}", path_str(&path), io_reason(&e))),
+    }
+    Ok(out)
+}
+
+fn static_pod_output(
+    d: &InitData,
+    pod: &kubeadm_manifests::StaticPod,
+    patches: &mut Option<(kubeadm_manifests::patches::PatchManager, Vec<String>)>,
+    out: &mut PhaseOutput,
+) -> anyhow::Result<()> {
+    let mut pod = pod.clone();
+    if let Some((pm, first_messages)) = patches.as_mut() {
+        out.messages.append(first_messages);
+        let (patched, msgs) = kubeadm_manifests::patches::patch_static_pod(&pod, pm)
+            .with_context(|| format!("failed to patch static Pod manifest file for {:?}", pod.name))?;
+        out.messages.extend(msgs);
+        pod = patched;
+    }
+    out.files.push(pod.to_out_file(&path_str(&d.manifest_dir())));
+    Ok(())
+}
+
+/// Computes the output of every selected offline phase (see the section comment).
+pub fn prepare(d: &mut InitData) -> Result<(), PrepareFailed> {
+    if d.prepared.is_some() {
+        return Ok(());
+    }
+    let mut prepared: std::collections::HashMap<String, PhaseOutput> = std::collections::HashMap::new();
+
+    // certs
+    let certs: Vec<&str> = CERT_PHASES.iter().copied().filter(|n| selected(d, &format!("certs/{n}"))).collect();
+    let mut generated: Vec<kubeadm_api::OutFile> = Vec::new();
+    if !certs.is_empty() {
+        let first = format!("certs/{}", certs[0]);
+        let inputs = cert_inputs(d).map_err(|e| fail(&first, e))?;
+        let mut runner = kubeadm_pki::CertsRunner::new(&inputs);
+        if certs.len() > 1 {
+            runner.pregenerate_keys();
+        }
+        for name in certs {
+            let phase = format!("certs/{name}");
+            let o = runner.run_phase(name).map_err(|e| fail(&phase, e))?;
+            generated.extend(o.files.iter().cloned());
+            prepared.insert(phase, pki_output(o));
+        }
+    }
+
+    // kubeconfig
+    let kubeconfigs: Vec<(&str, &str)> =
+        KUBECONFIG_PHASES.iter().copied().filter(|(n, _)| selected(d, &format!("kubeconfig/{n}"))).collect();
+    if !kubeconfigs.is_empty() {
+        let external = external_ca(d);
+        let mut ca = None;
+        for (name, file) in kubeconfigs {
+            let phase = format!("kubeconfig/{name}");
+            if external {
+                let mut o = PhaseOutput::default();
+                o.messages.push(kubeadm_manifests::kubeconfig::msg_external_ca(file));
+                if d.dry_run {
+                    let src = PathBuf::from(crate::commands::init::KUBERNETES_DIR).join(file);
+                    let data = std::fs::read(&src)
+                        .map_err(|e| fail(&phase, anyhow::anyhow!("could not copy {file} to dry run directory {}: {}", path_str(&d.kubeconfig_dir()), io_reason(&e))))?;
+                    o.files.push(kubeadm_api::OutFile::secret(d.kubeconfig_dir().join(file), data, 0o600));
+                }
+                prepared.insert(phase, o);
+                continue;
+            }
+            if ca.is_none() {
+                ca = Some(kubeconfig_ca(d, &generated).map_err(|e| fail(&phase, e))?);
+            }
+            let Some(ca) = ca.as_ref() else { continue };
+            let o = kubeconfig_output(d, file, ca).map_err(|e| fail(&phase, e))?;
+            prepared.insert(phase, o);
+        }
+    }
+
+    // etcd local and control-plane
+    let etcd = selected(d, "etcd/local");
+    let cps: Vec<(&str, &str)> =
+        CONTROL_PLANE_PHASES.iter().copied().filter(|(n, _)| selected(d, &format!("control-plane/{n}"))).collect();
+    let mut patches = None;
+    if etcd || !cps.is_empty() {
+        let first = if etcd { "etcd/local".to_string() } else { format!("control-plane/{}", cps[0].0) };
+        patches = patch_manager(d).map_err(|e| fail(&first, e))?;
+    }
+    let host = host_inputs(d);
+    let cfg = &d.cfg;
+    let endpoint = &cfg.init.local_api_endpoint;
+    let rootless = cfg.cluster.feature_gates.get("RootlessControlPlane").copied().unwrap_or(false);
+    if etcd {
+        let mut o = PhaseOutput::default();
+        if let Some(local) = cfg.cluster.etcd.local.as_ref().filter(|_| cfg.cluster.etcd.external.is_none()) {
+            if d.dry_run {
+                o.messages.push(format!("[etcd] Would ensure that {:?} directory is present", local.data_dir));
+            }
+            o.messages.push(format!("[etcd] Creating static Pod manifest for local etcd in {:?}", path_str(&d.manifest_dir())));
+            if rootless && d.dry_run {
+                o.messages.push("[etcd] Would create users and groups for \"etcd\" to run as non-root".into());
+                o.messages.push("[etcd] Would update static pod manifest for \"etcd\" to run run as non-root".into());
+            } else if rootless {
+                return Err(fail("etcd/local", PhaseError::NotImplemented("etcd/local with the RootlessControlPlane feature gate".into())));
+            }
+            let pod = kubeadm_manifests::staticpod::etcd_pod(&cfg.cluster, endpoint, &cfg.init.node_registration.name, &[], &host);
+            static_pod_output(d, &pod, &mut patches, &mut o)
+                .map_err(|e| fail("etcd/local", e))?;
+            if d.dry_run {
+                let real = o.files.last().map(|f| f.path.clone()).unwrap_or_default();
+                o.print_after.push((real, PathBuf::from(crate::commands::init::MANIFESTS_DIR).join("etcd.yaml")));
+            }
+        } else {
+            d.out.v(1, "[etcd] External etcd mode. Skipping the creation of a manifest for local etcd");
+        }
+        prepared.insert("etcd/local".into(), o);
+    }
+    if !cps.is_empty() {
+        let pods = kubeadm_manifests::staticpod::control_plane_pods(&cfg.cluster, endpoint, &host);
+        for (name, component) in &cps {
+            let phase = format!("control-plane/{name}");
+            let mut o = PhaseOutput::default();
+            o.messages.push(format!("[control-plane] Creating static Pod manifest for {component:?}"));
+            if rootless && d.dry_run {
+                // Upstream prints this once per CreateStaticPodFiles call, i.e. per sub-phase.
+                o.messages.push(format!("[control-plane] Would create users and groups for [{component}] to run as non-root"));
+                o.messages.push(format!("[control-plane] Would update static pod manifest for {component:?} to run run as non-root"));
+            } else if rootless {
+                return Err(fail(&phase, PhaseError::NotImplemented(format!("{phase} with the RootlessControlPlane feature gate"))));
+            }
+            let pod = pods.iter().find(|p| p.name == *component).ok_or_else(|| fail(&phase, anyhow::anyhow!("couldn't retrieve StaticPodSpec for {component:?}")))?;
+            static_pod_output(d, pod, &mut patches, &mut o).map_err(|e| fail(&phase, e))?;
+            prepared.insert(phase, o);
+        }
+    }
+    d.prepared = Some(prepared);
+    Ok(())
+}
+
+fn writer(d: &InitData) -> kubeadm_host::RealWriter {
+    let mut policy = kubeadm_host::fs::DirModePolicy::default();
+    policy.rules.push((d.manifest_dir(), 0o700));
+    if let Some(dir) = &d.dry_run_dir {
+        policy.rules.push((dir.clone(), 0o700));
+    }
+    kubeadm_host::RealWriter::host().dir_modes(policy)
+}
+
+/// Prints and writes the prepared output of `phase`.
+fn emit(d: &mut InitData, phase: &str) -> Result<(), PhaseError> {
+    prepare(d).map_err(anyhow::Error::new)?;
+    let Some(o) = d.prepared.as_mut().and_then(|p| p.remove(phase)) else { return Ok(()) };
+    for w in &o.warnings {
+        d.out.warn(w);
+    }
+    let w = writer(d);
+    // Messages come before the write, as upstream prints "Generating ..." / "Writing ..." first.
+    for m in &o.messages {
+        d.out.line(m);
+    }
+    use kubeadm_host::FileWriter as _;
+    for f in &o.files {
+        w.write(f).map_err(|e| anyhow::Error::new(e).context(format!("failed to write {:?}", path_str(&f.path))))?;
+    }
+    for (real, shown) in &o.print_after {
+        let data = std::fs::read(real).with_context(|| format!("read {}", path_str(real)))?;
+        d.out.line(format!("[dryrun] Would write file {:?} with content:", path_str(shown)));
+        d.out.raw(String::from_utf8_lossy(&data));
+    }
+    Ok(())
+}
+
+/// Group phases (`certs`, `kubeconfig`, `control-plane`) prepare everything before their line.
+pub fn prepare_group(d: &mut InitData) -> Result<(), PhaseError> {
+    prepare(d).map_err(|e| PhaseError::Failed(anyhow::Error::new(e)))
 }
 
 /// Phase `preflight`.
-pub fn preflight(_d: &mut InitData) -> Result<(), PhaseError> {
-    Err(PhaseError::NotImplemented("preflight".into()))
+pub fn preflight(d: &mut InitData) -> Result<(), PhaseError> {
+    use kubeadm_host::preflight as pf;
+    let cfg = &d.cfg;
+    let arg = |args: &[v1beta4::Arg], name: &str| args.iter().rev().find(|a| a.name == name).map(|a| a.value.clone());
+    let etcd = match &cfg.cluster.etcd.external {
+        Some(e) => pf::EtcdInput::External {
+            endpoints: e.endpoints.clone(),
+            ca_file: e.ca_file.clone(),
+            cert_file: e.cert_file.clone(),
+            key_file: e.key_file.clone(),
+        },
+        None => pf::EtcdInput::Local { data_dir: PathBuf::from(cfg.cluster.etcd.local.as_ref().map(|l| l.data_dir.clone()).unwrap_or_default()) },
+    };
+    let policy = match cfg.init.node_registration.image_pull_policy.as_str() {
+        "Always" => pf::checks::PullPolicy::Always,
+        "Never" => pf::checks::PullPolicy::Never,
+        _ => pf::checks::PullPolicy::IfNotPresent,
+    };
+    let input = pf::InitPreflightInput {
+        kubeadm_version: kubeadm_api::constants::KUBERNETES_VERSION.to_string(),
+        kubernetes_version: cfg.cluster.kubernetes_version.clone(),
+        bind_port: u16::try_from(cfg.init.local_api_endpoint.bind_port).unwrap_or(0),
+        advertise_address: cfg.init.local_api_endpoint.advertise_address.clone(),
+        apiserver_bind_address: arg(&cfg.cluster.api_server.control_plane_component.extra_args, "bind-address"),
+        apiserver_advertise_address_arg: arg(&cfg.cluster.api_server.control_plane_component.extra_args, "advertise-address"),
+        scheduler_bind_address: arg(&cfg.cluster.scheduler.extra_args, "bind-address"),
+        controller_manager_bind_address: arg(&cfg.cluster.controller_manager.extra_args, "bind-address"),
+        service_subnet: cfg.cluster.networking.service_subnet.clone(),
+        pod_subnet: cfg.cluster.networking.pod_subnet.clone(),
+        etcd,
+        manifests_dir: d.manifest_dir_for_checks(),
+        cert_dir: d.cert_dir(),
+        node_name: cfg.init.node_registration.name.clone(),
+        cri_socket: cfg.init.node_registration.cri_socket.clone(),
+        image_pull_policy: policy,
+        images: kubeadm_manifests::images::list(&cfg.cluster),
+        sandbox_image: kubeadm_manifests::images::pause_image(&cfg.cluster),
+    };
+    let ignore: Vec<String> = d.ignore_preflight_errors.iter().cloned().collect();
+    let ignore = pf::IgnoreSet::new(&ignore, &[]).map_err(anyhow::Error::new)?;
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    let res = pf::run_init_preflight(&input, &kubeadm_host::RealHost, &ignore, d.dry_run, &mut stdout, &mut stderr);
+    d.out.raw(String::from_utf8_lossy(&stdout));
+    let stderr = String::from_utf8_lossy(&stderr).into_owned();
+    const FATAL: &str = "[preflight] Some fatal errors occurred:";
+    match res {
+        Ok(()) => {
+            eprint!("{stderr}");
+            Ok(())
+        }
+        Err(pf::PreflightError::ChecksFailed) => {
+            // Upstream prints warnings as they come and returns the error block as the error.
+            let (warnings, block) = stderr.split_at(stderr.find(FATAL).unwrap_or(stderr.len()));
+            eprint!("{warnings}");
+            Err(PhaseError::Failed(anyhow::anyhow!("{}", block.trim_end())))
+        }
+        Err(e) => Err(PhaseError::Failed(anyhow::Error::new(e))),
+    }
 }
 
 /// Phase `certs/<name>`.
-pub fn cert(_d: &mut InitData, name: &str) -> Result<(), PhaseError> {
-    Err(PhaseError::NotImplemented(format!("certs/{name}")))
+pub fn cert(d: &mut InitData, name: &str) -> Result<(), PhaseError> {
+    emit(d, &format!("certs/{name}"))
 }
 
 /// Phase `certs/sa`.
-pub fn sa(_d: &mut InitData) -> Result<(), PhaseError> {
-    Err(PhaseError::NotImplemented("certs/sa".into()))
+pub fn sa(d: &mut InitData) -> Result<(), PhaseError> {
+    emit(d, "certs/sa")
 }
 
 /// Phase `kubeconfig/<file>`.
-pub fn kubeconfig(_d: &mut InitData, file: &str) -> Result<(), PhaseError> {
-    Err(PhaseError::NotImplemented(format!("kubeconfig/{}", file.trim_end_matches(".conf"))))
+pub fn kubeconfig(d: &mut InitData, file: &str) -> Result<(), PhaseError> {
+    emit(d, &format!("kubeconfig/{}", file.trim_end_matches(".conf")))
 }
 
 /// Phase `etcd/local`.
-pub fn etcd_local(_d: &mut InitData) -> Result<(), PhaseError> {
-    Err(PhaseError::NotImplemented("etcd/local".into()))
+pub fn etcd_local(d: &mut InitData) -> Result<(), PhaseError> {
+    prepare(d).map_err(anyhow::Error::new)?;
+    if let Some(local) = d.cfg.cluster.etcd.local.as_ref().filter(|_| d.cfg.cluster.etcd.external.is_none() && !d.dry_run) {
+        let dir = PathBuf::from(&local.data_dir);
+        kubeadm_host::fs::create_dir_all(&dir, 0o700)
+            .map_err(|e| anyhow::Error::new(e).context(format!("failed to create etcd directory {:?}", local.data_dir)))?;
+    }
+    emit(d, "etcd/local")
 }
 
 /// Phase `control-plane/<component>`.
-pub fn control_plane(_d: &mut InitData, component: &str) -> Result<(), PhaseError> {
-    Err(PhaseError::NotImplemented(format!("control-plane/{}", component.trim_start_matches("kube-"))))
+pub fn control_plane(d: &mut InitData, component: &str) -> Result<(), PhaseError> {
+    emit(d, &format!("control-plane/{}", component.trim_start_matches("kube-")))
 }

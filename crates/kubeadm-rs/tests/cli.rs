@@ -238,3 +238,203 @@ fn wrong_kind_in_config_is_an_error() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("v1beta2"), "{}", stderr(&o));
 }
+
+/// A v1beta4 config whose every host path is below `dir` (certificates, etcd data).
+fn config_in(dir: &Path, extra_cluster: &str) -> std::path::PathBuf {
+    let cfg = dir.join("config.yaml");
+    let text = format!(
+        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nbootstrapTokens:\n- token: abcdef.0123456789abcdef\nlocalAPIEndpoint:\n  advertiseAddress: 10.233.250.10\n  bindPort: 6443\nnodeRegistration:\n  name: cli-node\n  criSocket: unix:///run/containerd/containerd.sock\n---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: v1.37.2\ncertificatesDir: {}\netcd:\n  local:\n    dataDir: {}\n{extra_cluster}",
+        dir.join("pki").display(),
+        dir.join("etcd-data").display()
+    );
+    std::fs::write(&cfg, text).expect("write config");
+    cfg
+}
+
+fn run_env(args: &[&str], manifests: &Path) -> Output {
+    bin().args(args).env("KUBEADM_RS_MANIFESTS_DIR", manifests).output().expect("binary runs")
+}
+
+const CERT_FILES: &[&str] = &[
+    "ca.crt", "ca.key", "apiserver.crt", "apiserver.key", "apiserver-kubelet-client.crt", "apiserver-kubelet-client.key",
+    "front-proxy-ca.crt", "front-proxy-ca.key", "front-proxy-client.crt", "front-proxy-client.key", "etcd/ca.crt",
+    "etcd/ca.key", "etcd/server.crt", "etcd/server.key", "etcd/peer.crt", "etcd/peer.key", "etcd/healthcheck-client.crt",
+    "etcd/healthcheck-client.key", "apiserver-etcd-client.crt", "apiserver-etcd-client.key", "sa.key", "sa.pub",
+];
+const KUBECONFIGS: &[&str] = &["admin.conf", "super-admin.conf", "kubelet.conf", "controller-manager.conf", "scheduler.conf"];
+const MANIFESTS: &[&str] = &["etcd.yaml", "kube-apiserver.yaml", "kube-controller-manager.yaml", "kube-scheduler.yaml"];
+
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())).permissions().mode() & 0o7777
+}
+
+#[test]
+fn offline_phases_write_every_file_with_upstream_modes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let cfg = config_in(d, "");
+    let cfg = cfg.display().to_string();
+    let kc = d.join("kc").display().to_string();
+    let man = d.join("manifests");
+    let o = run_env(&["init", "phase", "certs", "all", "--config", &cfg], &man);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = stdout(&o);
+    assert!(s.starts_with(&format!("[certs] Using certificateDir folder {:?}\n[certs] Generating \"ca\" certificate and key\n", d.join("pki").display().to_string())), "{s}");
+    assert!(s.contains("[certs] apiserver serving cert is signed for DNS names [cli-node kubernetes kubernetes.default kubernetes.default.svc kubernetes.default.svc.cluster.local] and IPs [10.96.0.1 10.233.250.10]\n"), "{s}");
+    assert!(s.ends_with("[certs] Generating \"sa\" key and public key\n"), "{s}");
+    for f in CERT_FILES {
+        let want = if f.ends_with(".crt") { 0o644 } else { 0o600 };
+        assert_eq!(mode(&d.join("pki").join(f)), want, "{f}");
+    }
+    let o = run_env(&["init", "phase", "kubeconfig", "all", "--config", &cfg, "--kubeconfig-dir", &kc], &man);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("[kubeconfig] Writing \"super-admin.conf\" kubeconfig file\n"), "{}", stdout(&o));
+    for f in KUBECONFIGS {
+        assert_eq!(mode(&d.join("kc").join(f)), 0o600, "{f}");
+    }
+    let o = run_env(&["init", "phase", "etcd", "local", "--config", &cfg], &man);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), format!("[etcd] Creating static Pod manifest for local etcd in {:?}\n", man.display().to_string()));
+    assert_eq!(mode(&d.join("etcd-data")), 0o700);
+    let o = run_env(&["init", "phase", "control-plane", "all", "--config", &cfg], &man);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("[control-plane] Creating static Pod manifest for \"kube-scheduler\"\n"), "{}", stdout(&o));
+    for f in MANIFESTS {
+        assert_eq!(mode(&man.join(f)), 0o600, "{f}");
+    }
+    assert_eq!(mode(&man), 0o700);
+    // A second run reuses everything.
+    let o = run_env(&["init", "phase", "kubeconfig", "admin", "--config", &cfg, "--kubeconfig-dir", &kc], &man);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), format!("[kubeconfig] Using existing kubeconfig file: {:?}\n", d.join("kc/admin.conf").display().to_string()));
+    let o = run_env(&["init", "phase", "certs", "apiserver", "--config", &cfg], &man);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "[certs] Using existing apiserver certificate and key on disk\n");
+}
+
+#[test]
+fn full_offline_init_in_dry_run_writes_everything_then_stops() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let cfg = config_in(d, "").display().to_string();
+    let dry = d.join("dry");
+    std::fs::create_dir(&dry).expect("mkdir");
+    let o = bin()
+        .args(["init", "--config", &cfg, "--dry-run", "--skip-phases", &format!("preflight,{ONLINE}")])
+        .env("KUBEADM_INIT_DRYRUN_DIR", &dry)
+        .output()
+        .expect("runs");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = stdout(&o);
+    assert!(s.starts_with("[init] Using Kubernetes version: v1.37.2\n"), "{s}");
+    assert!(s.contains("[dryrun] Would write file \"/etc/kubernetes/manifests/etcd.yaml\" with content:\n"), "{s}");
+    for f in CERT_FILES.iter().chain(KUBECONFIGS).chain(MANIFESTS) {
+        assert!(dry.join(f).is_file(), "missing {f}");
+    }
+    // Nothing outside the dry-run directory (the etcd data dir is not created either).
+    assert!(!d.join("pki").exists() && !d.join("etcd-data").exists());
+
+    // Without --skip-phases, init stops at the first phase that needs an API server.
+    let dry2 = d.join("dry2");
+    std::fs::create_dir(&dry2).expect("mkdir");
+    let o = bin().args(["init", "--config", &cfg, "--dry-run", "--skip-phases", "preflight"]).env("KUBEADM_INIT_DRYRUN_DIR", &dry2).output().expect("runs");
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("error execution phase kubelet-start: phase \"kubelet-start\" is not implemented yet"), "{}", stderr(&o));
+    assert!(dry2.join("kube-scheduler.yaml").is_file());
+}
+
+#[test]
+fn unknown_field_is_an_error_naming_it_and_nothing_is_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let cfg = config_in(d, "networking:\n  podSubnet: 10.244.0.0/16\n  bogusField: 1\n").display().to_string();
+    let o = run_env(&["init", "phase", "certs", "all", "--config", &cfg], &d.join("m"));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("unknown field \"networking.bogusField\""), "{}", stderr(&o));
+    assert_eq!(files_under(d), vec![d.join("config.yaml").display().to_string()]);
+    let o = run(&["config", "validate", "--config", &cfg]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("bogusField"), "{}", stderr(&o));
+}
+
+#[test]
+fn bad_token_in_config_is_an_error_and_nothing_is_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let cfg = config_in(d, "");
+    let text = std::fs::read_to_string(&cfg).expect("read").replace("abcdef.0123456789abcdef", "abcdef.0123456789ABCDEF");
+    std::fs::write(&cfg, text).expect("write");
+    let o = run_env(&["init", "phase", "certs", "all", "--config", &cfg.display().to_string()], &d.join("m"));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("token"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("0123456789ABCDEF"), "secret leaked: {}", stderr(&o));
+    assert_eq!(files_under(d).len(), 1);
+}
+
+#[test]
+fn corrupt_existing_certificate_fails_before_anything_is_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let cfg = config_in(d, "").display().to_string();
+    std::fs::create_dir_all(d.join("pki")).expect("mkdir");
+    std::fs::write(d.join("pki/apiserver.crt"), "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n").expect("write");
+    std::fs::write(d.join("pki/apiserver.key"), "garbage").expect("write");
+    let o = run_env(&["init", "phase", "certs", "all", "--config", &cfg], &d.join("m"));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("error execution phase certs/apiserver:"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("apiserver"), "{}", stderr(&o));
+    let mut files = files_under(&d.join("pki"));
+    files.sort();
+    assert_eq!(files, [d.join("pki/apiserver.crt").display().to_string(), d.join("pki/apiserver.key").display().to_string()]);
+}
+
+#[test]
+fn unusable_cert_dir_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let file = d.join("not-a-dir");
+    std::fs::write(&file, "x").expect("write");
+    let o = run(&["init", "phase", "certs", "all", "--cert-dir", &file.display().to_string(), "--kubernetes-version", "v1.37.2", "--apiserver-advertise-address", "10.0.0.1"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&file.display().to_string()), "{}", stderr(&o));
+    assert_eq!(files_under(d).len(), 1);
+}
+
+#[test]
+fn kubeconfig_without_ca_fails_clearly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let cfg = config_in(d, "").display().to_string();
+    let o = run(&["init", "phase", "kubeconfig", "all", "--config", &cfg, "--kubeconfig-dir", &d.join("kc").display().to_string()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("error execution phase kubeconfig/admin: the CA files do not exist, please run `kubeadm init phase certs ca` to generate it"), "{}", stderr(&o));
+    assert!(!d.join("kc").exists());
+}
+
+#[test]
+fn config_images_list_validate_and_migrate() {
+    let o = run(&["config", "images", "list", "--kubernetes-version", "v1.37.2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("registry.k8s.io/kube-apiserver:v1.37.2\nregistry.k8s.io/kube-controller-manager:v1.37.2\n"), "{}", stdout(&o));
+    let o = run(&["config", "images", "list", "--kubernetes-version", "v1.37.2", "-o", "json"]);
+    assert!(stdout(&o).starts_with("{\n    \"kind\": \"Images\",\n    \"apiVersion\": \"output.kubeadm.k8s.io/v1alpha3\",\n    \"images\": [\n"), "{}", stdout(&o));
+    let o = run(&["config", "images", "list", "--kubernetes-version", "v1.37.2", "-o", "yaml"]);
+    let v: serde_yaml::Value = serde_yaml::from_slice(&o.stdout).expect("yaml");
+    assert_eq!(v["kind"].as_str(), Some("Images"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = config_in(dir.path(), "imageRepository: example.com/k8s\n").display().to_string();
+    let o = run(&["config", "images", "list", "--config", &cfg]);
+    assert!(stdout(&o).starts_with("example.com/k8s/kube-apiserver:v1.37.2\n"), "{}", stdout(&o));
+    let o = run(&["config", "validate", "--config", &cfg]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "ok\n");
+    let o = run(&["config", "validate"]);
+    assert!(stderr(&o).contains("the --config flag is mandatory"));
+    let new = dir.path().join("new.yaml");
+    let o = run(&["config", "migrate", "--old-config", &cfg, "--new-config", &new.display().to_string()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&new).expect("new config");
+    assert!(text.contains("kind: InitConfiguration") && text.contains("kind: ClusterConfiguration") && text.contains("imageRepository: example.com/k8s"), "{text}");
+    assert_eq!(mode(&new), 0o644);
+}

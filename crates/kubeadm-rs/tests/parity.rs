@@ -124,10 +124,10 @@ fn describe_cert(pem_bytes: &[u8]) -> String {
     d += &format!("signature-algorithm: {}\n", cert.signature_algorithm.algorithm);
     let spki = cert.public_key();
     d += &format!("public-key-algorithm: {}\n", spki.algorithm.algorithm);
-    if let Some(params) = &spki.algorithm.parameters {
-        if let Ok(oid) = params.as_oid() {
-            d += &format!("public-key-params: {oid}\n");
-        }
+    if let Some(params) = &spki.algorithm.parameters
+        && let Ok(oid) = params.as_oid()
+    {
+        d += &format!("public-key-params: {oid}\n");
     }
     match spki.parsed() {
         Ok(key) => d += &format!("public-key-bits: {}\n", key.key_size()),
@@ -222,9 +222,7 @@ fn normalize_kubeconfig(bytes: &[u8]) -> serde_yaml::Value {
 fn normalize(rel: &str, bytes: &[u8]) -> String {
     if rel.ends_with(".crt") {
         describe_cert(bytes)
-    } else if rel.ends_with(".key") {
-        describe_key(bytes)
-    } else if rel.ends_with(".pub") {
+    } else if rel.ends_with(".key") || rel.ends_with(".pub") {
         describe_key(bytes)
     } else if rel.ends_with(".conf") {
         serde_yaml::to_string(&normalize_kubeconfig(bytes)).expect("yaml")

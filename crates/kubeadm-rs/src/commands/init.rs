@@ -29,6 +29,9 @@ pub const MANIFESTS_DIR_ENV: &str = "KUBEADM_RS_MANIFESTS_DIR";
 pub const DRY_RUN_DIR_ENV: &str = "KUBEADM_INIT_DRYRUN_DIR";
 
 /// Raw values of the command-line flags (only the ones the user gave, for config overrides).
+// The flags of the API-server phases (kubeconfig, upload-certs, token printing, addons) are parsed
+// already but read only once those phases are implemented.
+#[allow(dead_code)]
 #[derive(Debug, Default, Clone)]
 pub struct InitOptions {
     /// `--config`.
@@ -143,6 +146,12 @@ pub struct InitData {
     pub ignore_preflight_errors: BTreeSet<String>,
     /// Phases to skip from the configuration (`skipPhases`).
     pub skip_phases_from_config: Vec<String>,
+    /// kubeadm's start time (`StartTimeUTC`): certificate validity is counted from it.
+    pub start_time: time::OffsetDateTime,
+    /// The phases selected to run (set before execution).
+    pub plan: Option<crate::workflow::Plan>,
+    /// Output of the offline phases, computed before the first of them writes anything.
+    pub prepared: Option<std::collections::HashMap<String, crate::wiring::PhaseOutput>>,
 }
 
 impl InitData {
@@ -161,13 +170,38 @@ impl InitData {
         {
             bail!("invalid --certificate-key: it must be a hex-encoded AES key of 32 bytes");
         }
-        let cfg = crate::wiring::load_init_config(&out, &opts)?;
+        let mut cfg = crate::wiring::load_init_config(&out, &opts)?;
         let ignore: BTreeSet<String> = kubeadm_api::validation::validate_ignore_preflight_errors(&opts.ignore_preflight_errors, &cfg.ignore_preflight_errors())
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        // Upstream stores the merged, sorted set back into the configuration.
+        cfg.init.node_registration.ignore_preflight_errors = ignore.iter().cloned().collect();
         let dry_run = opts.dry_run || cfg.dry_run();
-        let dry_run_dir = if dry_run { Some(make_dry_run_dir()?) } else { None };
+        let dry_run_dir = if dry_run { Some(make_dry_run_dir(&out)?) } else { None };
+        let ext = kubeadm_pki::using_external_ca(&cfg.certificates_dir());
+        if ext.external
+            && let Some(e) = ext.error
+        {
+            return Err(anyhow::Error::new(e).context("invalid or incomplete external CA"));
+        }
+        let ext = kubeadm_pki::using_external_front_proxy_ca(&cfg.certificates_dir());
+        if ext.external
+            && let Some(e) = ext.error
+        {
+            return Err(anyhow::Error::new(e).context("invalid or incomplete external front-proxy CA"));
+        }
         let skip_phases_from_config = cfg.skip_phases();
-        Ok(Self { out, opts, cfg, dry_run, dry_run_dir, ignore_preflight_errors: ignore, skip_phases_from_config })
+        Ok(Self {
+            out,
+            opts,
+            cfg,
+            dry_run,
+            dry_run_dir,
+            ignore_preflight_errors: ignore,
+            skip_phases_from_config,
+            start_time: time::OffsetDateTime::now_utc(),
+            plan: None,
+            prepared: None,
+        })
     }
 
     /// Directory certificates are read from.
@@ -196,6 +230,14 @@ impl InitData {
         }
     }
 
+    /// The static Pod directory preflight checks (never the dry-run dir).
+    pub fn manifest_dir_for_checks(&self) -> PathBuf {
+        match std::env::var_os(MANIFESTS_DIR_ENV) {
+            Some(d) if !d.is_empty() => PathBuf::from(d),
+            _ => PathBuf::from(MANIFESTS_DIR),
+        }
+    }
+
     /// `--patches`, else the config's `patches.directory`.
     pub fn patches_dir(&self) -> Option<PathBuf> {
         self.opts.patches.clone().or_else(|| self.cfg.patches_dir())
@@ -203,18 +245,21 @@ impl InitData {
 
     /// Group phase `certs`.
     pub fn run_certs_group(&mut self) -> Result<(), PhaseError> {
+        crate::wiring::prepare_group(self)?;
         self.out.line(format!("[certs] Using certificateDir folder {:?}", self.cert_write_dir().display().to_string()));
         Ok(())
     }
 
     /// Group phase `kubeconfig`.
     pub fn run_kubeconfig_group(&mut self) -> Result<(), PhaseError> {
+        crate::wiring::prepare_group(self)?;
         self.out.line(format!("[kubeconfig] Using kubeconfig folder {:?}", self.kubeconfig_dir().display().to_string()));
         Ok(())
     }
 
     /// Group phase `control-plane`.
     pub fn run_control_plane_group(&mut self) -> Result<(), PhaseError> {
+        crate::wiring::prepare_group(self)?;
         self.out.line(format!("[control-plane] Using manifest folder {:?}", self.manifest_dir().display().to_string()));
         Ok(())
     }
@@ -250,22 +295,34 @@ impl InitData {
     }
 }
 
-fn make_dry_run_dir() -> anyhow::Result<PathBuf> {
-    if let Some(d) = std::env::var_os(DRY_RUN_DIR_ENV).filter(|d| !d.is_empty()) {
-        let d = PathBuf::from(d);
-        std::fs::create_dir_all(&d).with_context(|| format!("could not create a temporary directory on dryrun: {}", d.display()))?;
-        return Ok(d);
+fn make_dry_run_dir(out: &Output) -> anyhow::Result<PathBuf> {
+    let env = std::env::var(DRY_RUN_DIR_ENV).ok();
+    let d = kubeadm_host::DryRunDir::resolve(env.as_deref(), DRY_RUN_DIR_ENV, std::path::Path::new(KUBERNETES_DIR), "kubeadm-init-dryrun")
+        .context("could not create a temporary directory on dryrun")?;
+    if let Some(m) = &d.message {
+        out.warn(m);
     }
-    let base = std::env::temp_dir();
-    for i in 0..1000u32 {
-        let d = base.join(format!("kubeadm-init-dryrun{}{}", std::process::id(), i));
-        match std::fs::create_dir(&d) {
-            Ok(()) => return Ok(d),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e).context("could not create a temporary directory on dryrun"),
-        }
+    Ok(d.path)
+}
+
+/// Runs the plan; a failure while preparing the offline phases is reported under the name of the
+/// phase that failed.
+fn execute(r: &crate::workflow::Runner<InitData>, plan: crate::workflow::Plan, data: &mut InitData) -> anyhow::Result<()> {
+    data.plan = Some(plan.clone());
+    match r.execute(&plan, data) {
+        Ok(()) => Ok(()),
+        Err(crate::workflow::WorkflowError::Phase { phase, cause: PhaseError::Failed(e) }) => match e.downcast::<crate::wiring::PrepareFailed>() {
+            Ok(pf) => {
+                let cause = match pf.cause.downcast::<PhaseError>() {
+                    Ok(p) => p,
+                    Err(e) => PhaseError::Failed(e),
+                };
+                Err(crate::workflow::WorkflowError::Phase { phase: pf.phase, cause }.into())
+            }
+            Err(e) => Err(crate::workflow::WorkflowError::Phase { phase, cause: PhaseError::Failed(e) }.into()),
+        },
+        Err(e) => Err(e.into()),
     }
-    bail!("could not create a temporary directory on dryrun")
 }
 
 /// Upstream's `manageSkippedAddons`: skipping addons disables them in the config and vice versa.
@@ -307,7 +364,7 @@ pub fn run(out: &Output, args: &InitArgs) -> anyhow::Result<()> {
             let from_config = data.skip_phases_from_config.clone();
             let skip = manage_skipped_addons(&mut data, from_config);
             let plan = if skip.is_empty() { plan } else { r.plan(&[sel], &skip)? };
-            r.execute(&plan, &mut data)?;
+            execute(&r, plan, &mut data)?;
         }
         None => {
             let mut data = InitData::new(*out, &args.matches)?;
@@ -318,7 +375,7 @@ pub fn run(out: &Output, args: &InitArgs) -> anyhow::Result<()> {
             }
             let skip = manage_skipped_addons(&mut data, skip);
             let plan = r.plan(&[], &skip)?;
-            r.execute(&plan, &mut data)?;
+            execute(&r, plan, &mut data)?;
         }
     }
     Ok(())

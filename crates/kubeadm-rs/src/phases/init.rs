@@ -238,6 +238,7 @@ pub fn runner() -> Runner<InitData> {
 }
 
 /// Every later (API-server) phase: what `--skip-phases` must list to run only the offline part.
+#[allow(dead_code)] // documents what --skip-phases must list for the offline part (docs/cli.md)
 pub const ONLINE_PHASES: &[&str] = &[
     "kubelet-start", "wait-control-plane", "upload-config", "upload-certs", "mark-control-plane",
     "bootstrap-token", "kubelet-finalize", "addon", "show-join-command",

@@ -9,6 +9,7 @@ use crate::workflow::{Phase, Runner};
 /// Shared state of a `join` run.
 pub struct JoinData {
     /// Output sink.
+    #[allow(dead_code)] // read once the phases are implemented
     pub out: Output,
 }
 

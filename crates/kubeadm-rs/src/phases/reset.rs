@@ -8,6 +8,7 @@ use crate::workflow::{Phase, Runner};
 /// Shared state of a `reset` run.
 pub struct ResetData {
     /// Output sink.
+    #[allow(dead_code)] // read once the phases are implemented
     pub out: Output,
 }
 
