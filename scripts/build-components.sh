@@ -4,7 +4,7 @@
 #   kubeadm (upstream, the oracle) etcd etcdctl crictl
 # from the Go module proxy, at the versions in components.lock, into
 #   ${KUBEADM_RS_CACHE:-/var/cache/kubeadm-rs}/components/<key>/bin
-# where <key> hashes components.lock and scripts/components/*/go.{mod,sum}.
+# where <key> hashes components.lock (comments aside) and scripts/components/*/go.{mod,sum}.
 #
 # Usage:  BIN=$(scripts/build-components.sh | tail -1)
 # Progress goes to stderr; the LAST line of stdout is the absolute bin dir.
@@ -43,10 +43,15 @@ key_inputs=("$LOCK_FILE")
 for d in "$WRAPPERS"/*/; do
   key_inputs+=("$d/go.mod" "$d/go.sum")
 done
+# Comments and blank lines of components.lock do not count: editing them must not rebuild.
 KEY=$(for f in "${key_inputs[@]}"; do
   [[ -f "$f" ]] || die "missing $f"
   printf '== %s\n' "${f#"$ROOT"/}"
-  cat "$f"
+  if [[ "$f" == "$LOCK_FILE" ]]; then
+    grep -Ev '^[[:space:]]*(#|$)' "$f"
+  else
+    cat "$f"
+  fi
 done | sha256sum | cut -c1-16)
 
 COMPONENTS_DIR="$CACHE/components"

@@ -396,6 +396,30 @@ fn authz_modes(arg: Option<&Arg>) -> String {
     if modes != ["Node", "RBAC"] { modes.join(",") } else { default }
 }
 
+/// The klog warnings upstream prints while building the kube-apiserver command (`getAuthzModes`):
+/// unknown authorization modes, and a mode list that replaces the default `Node,RBAC`. Upstream
+/// computes every control-plane spec per sub-phase, so callers print these once per sub-phase.
+pub fn api_server_command_warnings(cfg: &ClusterConfiguration) -> Vec<String> {
+    let extra = &cfg.api_server.control_plane_component.extra_args;
+    let mut out = Vec::new();
+    if get_arg_value(extra, "authorization-config").is_some() {
+        return out;
+    }
+    let Some((value, _)) = get_arg_value(extra, "authorization-mode") else { return out };
+    let mut modes = Vec::new();
+    for m in value.split(',').filter(|m| !m.is_empty()) {
+        if is_valid_authz_mode(m) {
+            modes.push(m);
+        } else {
+            out.push(format!("ignoring unknown kube-apiserver authorization-mode {m:?}"));
+        }
+    }
+    if !modes.is_empty() && modes != ["Node", "RBAC"] {
+        out.push(format!("the default kube-apiserver authorization-mode is \"Node,RBAC\"; using {:?}", modes.join(",")));
+    }
+    out
+}
+
 /// The kube-apiserver command (upstream `getAPIServerCommand`).
 pub fn api_server_command(cfg: &ClusterConfiguration, endpoint: &ApiEndpoint) -> Vec<String> {
     let cd = cfg.certificates_dir.as_str();

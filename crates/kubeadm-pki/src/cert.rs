@@ -361,8 +361,13 @@ impl Certificate {
             .as_ref()
             .ok_or_else(|| "x509: cannot verify signature: algorithm unimplemented".to_string())?;
         key.verify(&self.sig_oid, &self.tbs, &self.signature).map_err(|_| {
+            // Go's CheckSignature errors: rsa.ErrVerification, or x509's ECDSA failure.
+            let reason = match key {
+                PublicKey::Rsa { .. } => "crypto/rsa: verification error",
+                PublicKey::Ec { .. } => "x509: ECDSA verification failure",
+            };
             format!(
-                "x509: certificate signed by unknown authority (possibly because of \"x509: invalid signature\" while trying to verify candidate authority certificate \"{}\")",
+                "x509: certificate signed by unknown authority (possibly because of \"{reason}\" while trying to verify candidate authority certificate \"{}\")",
                 issuer.common_name
             )
         })

@@ -79,7 +79,9 @@ pub fn load_cert_chain(dir: &Path, base: &str) -> Result<(Certificate, Vec<Certi
     let path = cert_path(dir, base);
     let wrap = |e: PkiError| PkiError::CertFile { path: path.clone(), source: Box::new(e) };
     let data = read(&path).map_err(wrap)?;
-    let mut certs = Certificate::all_from_pem(&data).map_err(wrap)?;
+    // certutil.CertsFromFile: "error reading <file>: <parse error>".
+    let mut certs = Certificate::all_from_pem(&data)
+        .map_err(|e| wrap(PkiError::Decode(format!("error reading {}: {e}", path.display()))))?;
     let first = certs.remove(0);
     Ok((first, certs))
 }

@@ -213,7 +213,8 @@ fn mismatches_are_errors() {
     assert_eq!(
         err,
         format!(
-            "failed to write or validate certificate \"apiserver\": failure loading apiserver certificate: couldn't load the certificate file {}: data does not contain any valid RSA or ECDSA certificates",
+            "failed to write or validate certificate \"apiserver\": failure loading apiserver certificate: couldn't load the certificate file {}: error reading {}: data does not contain any valid RSA or ECDSA certificates",
+            dir.join("apiserver.crt").display(),
             dir.join("apiserver.crt").display()
         )
     );

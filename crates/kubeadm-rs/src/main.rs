@@ -78,7 +78,7 @@ fn report(out: &Output, err: &anyhow::Error) -> ExitCode {
     if out.verbosity > 4 {
         eprintln!("error: {err:?}");
     } else {
-        eprintln!("error: {err:#}\nTo see the stack trace of this error execute with --v=5 or higher");
+        eprintln!("error: {}\nTo see the stack trace of this error execute with --v=5 or higher", output::error_message(err));
     }
     if is_not_implemented(err) { ExitCode::from(EXIT_NOT_IMPLEMENTED) } else { ExitCode::from(EXIT_ERROR) }
 }

@@ -3,6 +3,30 @@
 
 use std::io::Write;
 
+/// The message of an error with its causes, upstream style (`outer: inner: root`). Library errors
+/// often already end with their source's text (Go's `errors.Wrap` style); a cause whose text the
+/// message already ends with is not repeated.
+pub fn error_message(err: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    let mut prev_is_pki = false;
+    for cause in err.chain() {
+        let text = cause.to_string();
+        // kubeadm-pki renders I/O errors Go-style (`open <path>: no such file or directory`).
+        let skip = prev_is_pki && cause.downcast_ref::<std::io::Error>().is_some();
+        prev_is_pki = cause.downcast_ref::<kubeadm_pki::PkiError>().is_some() || cause.downcast_ref::<Box<kubeadm_pki::PkiError>>().is_some();
+        if skip {
+            continue;
+        }
+        if msg.is_empty() {
+            msg = text;
+        } else if !msg.ends_with(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+    }
+    msg
+}
+
 /// The output sink shared by all commands and phases.
 #[derive(Debug, Clone, Copy)]
 pub struct Output {

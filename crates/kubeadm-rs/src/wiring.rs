@@ -81,12 +81,21 @@ fn extra_args(values: &[String], flag: &str) -> anyhow::Result<Vec<v1beta4::Arg>
         .collect()
 }
 
-fn parse_feature_gates(s: &str) -> anyhow::Result<std::collections::BTreeMap<String, bool>> {
+/// Upstream `features.NewFeatureGate`: `k=v,...` of known kubeadm feature gates with Go booleans.
+pub fn parse_feature_gates(s: &str) -> anyhow::Result<std::collections::BTreeMap<String, bool>> {
     let mut m = std::collections::BTreeMap::new();
-    for kv in s.split(',').map(str::trim).filter(|x| !x.is_empty()) {
-        let Some((k, v)) = kv.split_once('=') else { anyhow::bail!("missing bool value for {kv}") };
-        let b: bool = v.trim().parse().map_err(|_| anyhow::anyhow!("invalid value of {k}: {v}, err: strconv.ParseBool: parsing {v:?}: invalid syntax"))?;
-        m.insert(k.trim().to_string(), b);
+    for kv in s.split(',').filter(|x| !x.is_empty()) {
+        let Some((k, v)) = kv.split_once('=') else { anyhow::bail!("missing bool value for feature-gate key:{kv}") };
+        let (k, v) = (k.trim(), v.trim());
+        if !kubeadm_api::validation::KNOWN_FEATURE_GATES.iter().any(|(n, _)| *n == k) {
+            anyhow::bail!("unrecognized feature-gate key: {k}");
+        }
+        let b = match v {
+            "1" | "t" | "T" | "TRUE" | "true" | "True" => true,
+            "0" | "f" | "F" | "FALSE" | "false" | "False" => false,
+            _ => anyhow::bail!("invalid value {v} for feature-gate key: {k}, use true|false instead"),
+        };
+        m.insert(k.to_string(), b);
     }
     Ok(m)
 }
@@ -214,13 +223,20 @@ fn finish_init_config(out: &Output, opts: &InitOptions, text: Option<&str>) -> a
 // fails the run before the first file is touched; it is reported under the name of the phase that
 // would have failed, as upstream does. Each phase then prints its lines and writes its own files.
 
+/// One line a phase prints: stdout, or a klog-style warning on stderr.
+#[derive(Debug)]
+pub enum Line {
+    /// A `[phase] ...` line on stdout.
+    Out(String),
+    /// A warning on stderr.
+    Warn(String),
+}
+
 /// What one phase prints and writes.
 #[derive(Debug, Default)]
 pub struct PhaseOutput {
-    /// Lines for stdout, in upstream's order.
-    pub messages: Vec<String>,
-    /// klog-style warnings (stderr).
-    pub warnings: Vec<String>,
+    /// Lines in upstream's order (stdout and stderr interleaved).
+    pub lines: Vec<Line>,
     /// Files to write, in order.
     pub files: Vec<kubeadm_api::OutFile>,
     /// Files to print after writing (dry-run: `[dryrun] Would write file ...`), as (real, shown).
@@ -229,7 +245,7 @@ pub struct PhaseOutput {
 
 /// A preparation failure, carrying the name of the phase that failed.
 #[derive(Debug, thiserror::Error)]
-#[error("{cause:#}")]
+#[error("{}", crate::output::error_message(.cause))]
 pub struct PrepareFailed {
     /// Full phase name (`certs/apiserver`).
     pub phase: String,
@@ -280,8 +296,18 @@ fn cert_inputs(d: &InitData) -> anyhow::Result<kubeadm_pki::CertInputs> {
     Ok(inputs)
 }
 
+impl PhaseOutput {
+    fn msg(&mut self, m: impl Into<String>) {
+        self.lines.push(Line::Out(m.into()));
+    }
+    fn warn(&mut self, m: impl Into<String>) {
+        self.lines.push(Line::Warn(m.into()));
+    }
+}
+
 fn pki_output(o: kubeadm_pki::PkiOutput) -> PhaseOutput {
-    PhaseOutput { messages: o.messages, warnings: o.warnings, files: o.files, print_after: Vec::new() }
+    let lines = o.warnings.into_iter().map(Line::Warn).chain(o.messages.into_iter().map(Line::Out)).collect();
+    PhaseOutput { lines, files: o.files, print_after: Vec::new() }
 }
 
 /// Loads the patches directory once per process (upstream caches the manager per path).
@@ -355,22 +381,22 @@ fn kubeconfig_ca(d: &InitData, generated: &[kubeadm_api::OutFile]) -> anyhow::Re
         let key = kubeadm_pki::PrivateKey::from_pem(&k)?.ok_or_else(|| anyhow::anyhow!("generated CA key is not a private key"))?;
         return Ok(kubeadm_pki::CertAndKey { cert, key });
     }
-    match kubeadm_pki::load_cert_and_key(&dir, "ca") {
-        Ok(ca) => Ok(ca),
-        Err(e) if e.is_not_found() => {
-            Err(anyhow::Error::new(e).context("the CA files do not exist, please run `kubeadm init phase certs ca` to generate it"))
-        }
-        Err(e) => Err(anyhow::Error::new(e).context("couldn't create a kubeconfig; the CA files couldn't be loaded")),
-    }
+    // Upstream tests os.IsNotExist on a wrapped error, which never matches: a missing CA gets the
+    // generic message as well.
+    kubeadm_pki::load_cert_and_key(&dir, "ca")
+        .map_err(|e| anyhow::Error::new(e).context("couldn't create a kubeconfig; the CA files couldn't be loaded"))
 }
 
 fn kubeconfig_output(d: &InitData, file: &str, ca: &kubeadm_pki::CertAndKey) -> anyhow::Result<PhaseOutput> {
     use kubeadm_manifests::kubeconfig as kc;
     let mut out = PhaseOutput::default();
     let endpoint = &d.cfg.init.local_api_endpoint;
-    let (_, warning) = kc::control_plane_endpoint_url(&d.cfg.cluster.control_plane_endpoint, endpoint)?;
-    if let Some(w) = warning {
-        out.warnings.push(w);
+    // The kubelet's kubeconfig is built with controlPlaneEndpoint cleared: no endpoint warning.
+    if file != "kubelet.conf" {
+        let (_, warning) = kc::control_plane_endpoint_url(&d.cfg.cluster.control_plane_endpoint, endpoint)?;
+        if let Some(w) = warning {
+            out.warn(w);
+        }
     }
     let specs = kc::init_kubeconfig_specs(&d.cfg.cluster, endpoint, &d.cfg.init.node_registration.name)?;
     let spec = specs.iter().find(|s| s.file_name == file).ok_or_else(|| anyhow::anyhow!("couldn't retrieve KubeConfigSpec for {file}"))?;
@@ -387,12 +413,12 @@ fn kubeconfig_output(d: &InitData, file: &str, ca: &kubeadm_pki::CertAndKey) -> 
             let read = |p: &str| std::fs::read(p).ok();
             let ok = kc::validate_existing(&path_str(&path), &existing, &config, &read)?;
             if let Some(w) = ok.warning {
-                out.warnings.push(w);
+                out.warn(w);
             }
-            out.messages.push(kc::msg_using_existing(&path_str(&path)));
+            out.msg(kc::msg_using_existing(&path_str(&path)));
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            out.messages.push(kc::msg_writing(file));
+            out.msg(kc::msg_writing(file));
             out.files.push(kc::to_out_file(&path_str(&dir), file, &config)?);
         }
         Err(e) => return Err(anyhow::anyhow!("failed to load kubeconfig file {:?}: {}", path_str(&path), io_reason(&e))),
@@ -408,10 +434,10 @@ fn static_pod_output(
 ) -> anyhow::Result<()> {
     let mut pod = pod.clone();
     if let Some((pm, first_messages)) = patches.as_mut() {
-        out.messages.append(first_messages);
+        out.lines.extend(first_messages.drain(..).map(Line::Out));
         let (patched, msgs) = kubeadm_manifests::patches::patch_static_pod(&pod, pm)
             .with_context(|| format!("failed to patch static Pod manifest file for {:?}", pod.name))?;
-        out.messages.extend(msgs);
+        out.lines.extend(msgs.into_iter().map(Line::Out));
         pod = patched;
     }
     out.files.push(pod.to_out_file(&path_str(&d.manifest_dir())));
@@ -453,7 +479,7 @@ pub fn prepare(d: &mut InitData) -> Result<(), PrepareFailed> {
             let phase = format!("kubeconfig/{name}");
             if external {
                 let mut o = PhaseOutput::default();
-                o.messages.push(kubeadm_manifests::kubeconfig::msg_external_ca(file));
+                o.msg(kubeadm_manifests::kubeconfig::msg_external_ca(file));
                 if d.dry_run {
                     let src = PathBuf::from(crate::commands::init::KUBERNETES_DIR).join(file);
                     let data = std::fs::read(&src)
@@ -477,9 +503,14 @@ pub fn prepare(d: &mut InitData) -> Result<(), PrepareFailed> {
     let cps: Vec<(&str, &str)> =
         CONTROL_PLANE_PHASES.iter().copied().filter(|(n, _)| selected(d, &format!("control-plane/{n}"))).collect();
     let mut patches = None;
-    if etcd || !cps.is_empty() {
-        let first = if etcd { "etcd/local".to_string() } else { format!("control-plane/{}", cps[0].0) };
-        patches = patch_manager(d).map_err(|e| fail(&first, e))?;
+    let etcd_local = etcd && cfg_has_local_etcd(d);
+    if etcd_local || !cps.is_empty() {
+        // Upstream reads the directory while patching the first Pod: the error is that Pod's.
+        let (first, component) = if etcd_local { ("etcd/local".to_string(), "etcd") } else { (format!("control-plane/{}", cps[0].0), cps[0].1) };
+        patches = patch_manager(d).map_err(|e| {
+            let e = e.context(format!("failed to patch static Pod manifest file for {component:?}"));
+            fail(&first, if etcd_local { e.context("error creating local etcd static pod manifest file") } else { e })
+        })?;
     }
     let host = host_inputs(d);
     let cfg = &d.cfg;
@@ -489,18 +520,18 @@ pub fn prepare(d: &mut InitData) -> Result<(), PrepareFailed> {
         let mut o = PhaseOutput::default();
         if let Some(local) = cfg.cluster.etcd.local.as_ref().filter(|_| cfg.cluster.etcd.external.is_none()) {
             if d.dry_run {
-                o.messages.push(format!("[etcd] Would ensure that {:?} directory is present", local.data_dir));
+                o.msg(format!("[etcd] Would ensure that {:?} directory is present", local.data_dir));
             }
-            o.messages.push(format!("[etcd] Creating static Pod manifest for local etcd in {:?}", path_str(&d.manifest_dir())));
+            o.msg(format!("[etcd] Creating static Pod manifest for local etcd in {:?}", path_str(&d.manifest_dir())));
             if rootless && d.dry_run {
-                o.messages.push("[etcd] Would create users and groups for \"etcd\" to run as non-root".into());
-                o.messages.push("[etcd] Would update static pod manifest for \"etcd\" to run run as non-root".into());
+                o.msg("[etcd] Would create users and groups for \"etcd\" to run as non-root");
+                o.msg("[etcd] Would update static pod manifest for \"etcd\" to run run as non-root");
             } else if rootless {
                 return Err(fail("etcd/local", PhaseError::NotImplemented("etcd/local with the RootlessControlPlane feature gate".into())));
             }
             let pod = kubeadm_manifests::staticpod::etcd_pod(&cfg.cluster, endpoint, &cfg.init.node_registration.name, &[], &host);
             static_pod_output(d, &pod, &mut patches, &mut o)
-                .map_err(|e| fail("etcd/local", e))?;
+                .map_err(|e| fail("etcd/local", e.context("error creating local etcd static pod manifest file")))?;
             if d.dry_run {
                 let real = o.files.last().map(|f| f.path.clone()).unwrap_or_default();
                 o.print_after.push((real, PathBuf::from(crate::commands::init::MANIFESTS_DIR).join("etcd.yaml")));
@@ -515,11 +546,15 @@ pub fn prepare(d: &mut InitData) -> Result<(), PrepareFailed> {
         for (name, component) in &cps {
             let phase = format!("control-plane/{name}");
             let mut o = PhaseOutput::default();
-            o.messages.push(format!("[control-plane] Creating static Pod manifest for {component:?}"));
+            o.msg(format!("[control-plane] Creating static Pod manifest for {component:?}"));
+            // Upstream builds every control-plane spec in each sub-phase, after the line above.
+            for w in kubeadm_manifests::staticpod::api_server_command_warnings(&cfg.cluster) {
+                o.warn(w);
+            }
             if rootless && d.dry_run {
                 // Upstream prints this once per CreateStaticPodFiles call, i.e. per sub-phase.
-                o.messages.push(format!("[control-plane] Would create users and groups for [{component}] to run as non-root"));
-                o.messages.push(format!("[control-plane] Would update static pod manifest for {component:?} to run run as non-root"));
+                o.msg(format!("[control-plane] Would create users and groups for [{component}] to run as non-root"));
+                o.msg(format!("[control-plane] Would update static pod manifest for {component:?} to run run as non-root"));
             } else if rootless {
                 return Err(fail(&phase, PhaseError::NotImplemented(format!("{phase} with the RootlessControlPlane feature gate"))));
             }
@@ -532,11 +567,16 @@ pub fn prepare(d: &mut InitData) -> Result<(), PrepareFailed> {
     Ok(())
 }
 
+fn cfg_has_local_etcd(d: &InitData) -> bool {
+    d.cfg.cluster.etcd.external.is_none() && d.cfg.cluster.etcd.local.is_some()
+}
+
 fn writer(d: &InitData) -> kubeadm_host::RealWriter {
     let mut policy = kubeadm_host::fs::DirModePolicy::default();
-    policy.rules.push((d.manifest_dir(), 0o700));
-    if let Some(dir) = &d.dry_run_dir {
-        policy.rules.push((dir.clone(), 0o700));
+    // Upstream creates the manifest dir 0700 (also a custom one); certificate and kubeconfig dirs
+    // 0755, also below the dry-run dir.
+    if d.dry_run_dir.is_none() {
+        policy.rules.push((d.manifest_dir(), 0o700));
     }
     kubeadm_host::RealWriter::host().dir_modes(policy)
 }
@@ -545,13 +585,13 @@ fn writer(d: &InitData) -> kubeadm_host::RealWriter {
 fn emit(d: &mut InitData, phase: &str) -> Result<(), PhaseError> {
     prepare(d).map_err(anyhow::Error::new)?;
     let Some(o) = d.prepared.as_mut().and_then(|p| p.remove(phase)) else { return Ok(()) };
-    for w in &o.warnings {
-        d.out.warn(w);
-    }
     let w = writer(d);
-    // Messages come before the write, as upstream prints "Generating ..." / "Writing ..." first.
-    for m in &o.messages {
-        d.out.line(m);
+    // Lines come before the write, as upstream prints "Generating ..." / "Writing ..." first.
+    for l in &o.lines {
+        match l {
+            Line::Out(m) => d.out.line(m),
+            Line::Warn(m) => d.out.warn(m),
+        }
     }
     use kubeadm_host::FileWriter as _;
     for f in &o.files {
@@ -611,25 +651,10 @@ pub fn preflight(d: &mut InitData) -> Result<(), PhaseError> {
     };
     let ignore: Vec<String> = d.ignore_preflight_errors.iter().cloned().collect();
     let ignore = pf::IgnoreSet::new(&ignore, &[]).map_err(anyhow::Error::new)?;
-    let mut stdout = Vec::new();
-    let mut stderr = Vec::new();
-    let res = pf::run_init_preflight(&input, &kubeadm_host::RealHost, &ignore, d.dry_run, &mut stdout, &mut stderr);
-    d.out.raw(String::from_utf8_lossy(&stdout));
-    let stderr = String::from_utf8_lossy(&stderr).into_owned();
-    const FATAL: &str = "[preflight] Some fatal errors occurred:";
-    match res {
-        Ok(()) => {
-            eprint!("{stderr}");
-            Ok(())
-        }
-        Err(pf::PreflightError::ChecksFailed) => {
-            // Upstream prints warnings as they come and returns the error block as the error.
-            let (warnings, block) = stderr.split_at(stderr.find(FATAL).unwrap_or(stderr.len()));
-            eprint!("{warnings}");
-            Err(PhaseError::Failed(anyhow::anyhow!("{}", block.trim_end())))
-        }
-        Err(e) => Err(PhaseError::Failed(anyhow::Error::new(e))),
-    }
+    // Like upstream, warnings and the block of fatal errors go to stderr as they come; the phase
+    // then fails with "preflight checks failed".
+    pf::run_init_preflight(&input, &kubeadm_host::RealHost, &ignore, d.dry_run, &mut std::io::stdout(), &mut std::io::stderr())
+        .map_err(|e| PhaseError::Failed(anyhow::Error::new(e)))
 }
 
 /// Phase `certs/<name>`.

@@ -28,7 +28,7 @@ pub enum PhaseError {
     #[error("phase {0:?} is not implemented yet")]
     NotImplemented(String),
     /// Any other failure, with its cause chain.
-    #[error("{0:#}")]
+    #[error("{}", crate::output::error_message(.0))]
     Failed(anyhow::Error),
 }
 

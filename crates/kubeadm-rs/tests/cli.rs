@@ -408,7 +408,7 @@ fn kubeconfig_without_ca_fails_clearly() {
     let cfg = config_in(d, "").display().to_string();
     let o = run(&["init", "phase", "kubeconfig", "all", "--config", &cfg, "--kubeconfig-dir", &d.join("kc").display().to_string()]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("error execution phase kubeconfig/admin: the CA files do not exist, please run `kubeadm init phase certs ca` to generate it"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("error execution phase kubeconfig/admin: couldn't create a kubeconfig; the CA files couldn't be loaded: failed to load certificate: couldn't load the certificate file "), "{}", stderr(&o));
     assert!(!d.join("kc").exists());
 }
 
@@ -437,4 +437,24 @@ fn config_images_list_validate_and_migrate() {
     let text = std::fs::read_to_string(&new).expect("new config");
     assert!(text.contains("kind: InitConfiguration") && text.contains("kind: ClusterConfiguration") && text.contains("imageRepository: example.com/k8s"), "{text}");
     assert_eq!(mode(&new), 0o644);
+}
+
+#[test]
+fn preflight_runs_and_honours_ignore_preflight_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let cfg = config_in(d, "").display().to_string();
+    let o = bin()
+        .args(["init", "phase", "preflight", "--config", &cfg, "--dry-run", "--ignore-preflight-errors", "all"])
+        .env("KUBEADM_INIT_DRYRUN_DIR", d.join("dry"))
+        .output()
+        .expect("runs");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "[preflight] Running pre-flight checks\n[preflight] Would pull the required images (like 'kubeadm config images pull')\n"
+    );
+    let o = run(&["init", "phase", "preflight", "--config", &cfg, "--ignore-preflight-errors", "all,Swap"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("don't specify individual checks if 'all' is used"), "{}", stderr(&o));
 }

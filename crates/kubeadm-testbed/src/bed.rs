@@ -23,6 +23,9 @@ use crate::state::{self, BedState, NodeState};
 /// Root of the per-bed log folders on the host.
 pub const LOG_ROOT: &str = "/var/log/kubeadm-rs-bed";
 
+/// The kubeconfig [`Bed::kubectl`] uses (inside the node).
+pub const ADMIN_CONF: &str = "/etc/kubernetes/admin.conf";
+
 /// How long [`Bed::kubectl`] lets one kubectl run.
 pub const KUBECTL_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -44,7 +47,9 @@ pub(crate) struct Tracker {
 
 impl Tracker {
     fn new(st: BedState) -> Self {
-        Tracker { st: Mutex::new((st, false)) }
+        Tracker {
+            st: Mutex::new((st, false)),
+        }
     }
 
     /// Applies `f` to the state and saves it (unless the bed was torn down).
@@ -101,7 +106,10 @@ impl Spawner {
                 }
             })
             .map_err(|e| Error::io("starting the spawner thread", e))?;
-        Ok(Spawner { tx: Mutex::new(Some(tx)), handle: Mutex::new(Some(handle)) })
+        Ok(Spawner {
+            tx: Mutex::new(Some(tx)),
+            handle: Mutex::new(Some(handle)),
+        })
     }
 
     /// Spawns `cmd` on the spawner thread.
@@ -149,19 +157,32 @@ impl BedBuilder {
     /// and holder processes. Needs root.
     pub fn start(self) -> Result<Bed> {
         if !nix::unistd::geteuid().is_root() {
-            return Err(Error::Invalid("a test bed needs root (namespaces, interfaces, mounts)".into()));
+            return Err(Error::Invalid(
+                "a test bed needs root (namespaces, interfaces, mounts)".into(),
+            ));
         }
         if self.nodes == 0 || self.nodes > 200 {
-            return Err(Error::Invalid(format!("a bed has 1..=200 nodes, not {}", self.nodes)));
+            return Err(Error::Invalid(format!(
+                "a bed has 1..=200 nodes, not {}",
+                self.nodes
+            )));
         }
         let name = self.name.unwrap_or_else(|| {
-            format!("bed-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+            format!(
+                "bed-{}-{}",
+                std::process::id(),
+                COUNTER.fetch_add(1, Ordering::Relaxed)
+            )
         });
         if name.is_empty()
             || name.len() > 40
-            || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         {
-            return Err(Error::Invalid(format!("bed name {name:?}: use 1-40 of [a-z0-9-]")));
+            return Err(Error::Invalid(format!(
+                "bed name {name:?}: use 1-40 of [a-z0-9-]"
+            )));
         }
         let owner = ProcRef::current()
             .ok_or_else(|| Error::Invalid("cannot read /proc/self/stat".into()))?;
@@ -259,12 +280,17 @@ fn pick_octet(live: &[BedState]) -> Result<u8> {
     for k in 0..254u8 {
         let octet = 1 + start.wrapping_add(k) % 254;
         let needle = format!("{}.{}.{}.", SUBNET_PREFIX[0], SUBNET_PREFIX[1], octet);
-        if live.iter().any(|s| s.octet == octet) || addrs.contains(&needle) || routes.contains(&needle) {
+        if live.iter().any(|s| s.octet == octet)
+            || addrs.contains(&needle)
+            || routes.contains(&needle)
+        {
             continue;
         }
         return Ok(octet);
     }
-    Err(Error::Invalid("no free 10.233.x.0/24 subnet for a bed".into()))
+    Err(Error::Invalid(
+        "no free 10.233.x.0/24 subnet for a bed".into(),
+    ))
 }
 
 fn ip(args: &[&str]) -> Result<String> {
@@ -288,24 +314,49 @@ pub struct Bed {
 impl Bed {
     /// A builder with one node.
     pub fn builder() -> BedBuilder {
-        BedBuilder { nodes: 1, name: None }
+        BedBuilder {
+            nodes: 1,
+            name: None,
+        }
     }
 
     fn setup_network(&mut self, st: &BedState) -> Result<()> {
         let br = st.bridge.as_str();
-        let host_ip = format!("{}.{}.{}.1/24", SUBNET_PREFIX[0], SUBNET_PREFIX[1], st.octet);
+        let host_ip = format!(
+            "{}.{}.{}.1/24",
+            SUBNET_PREFIX[0], SUBNET_PREFIX[1], st.octet
+        );
         ip(&["link", "add", br, "type", "bridge"])?;
         disable_ipv6(br);
         ip(&["addr", "add", &host_ip, "dev", br])?;
         ip(&["link", "set", br, "up"])?;
         for n in &st.nodes {
             ip(&["netns", "add", &n.netns])?;
-            ip(&["link", "add", &n.host_veth, "type", "veth", "peer", "name", "eth0", "netns", &n.netns])?;
+            ip(&[
+                "link",
+                "add",
+                &n.host_veth,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "eth0",
+                "netns",
+                &n.netns,
+            ])?;
             disable_ipv6(&n.host_veth);
             ip(&["link", "set", &n.host_veth, "master", br])?;
             ip(&["link", "set", &n.host_veth, "up"])?;
             ip(&["-n", &n.netns, "link", "set", "lo", "up"])?;
-            ip(&["-n", &n.netns, "addr", "add", &format!("{}/24", n.ip), "dev", "eth0"])?;
+            ip(&[
+                "-n",
+                &n.netns,
+                "addr",
+                "add",
+                &format!("{}/24", n.ip),
+                "dev",
+                "eth0",
+            ])?;
             ip(&["-n", &n.netns, "link", "set", "eth0", "up"])?;
         }
         Ok(())
@@ -315,7 +366,8 @@ impl Bed {
         for d in PRIVATE_DIRS {
             // Mount points must exist on the host; an empty directory is all that is left there.
             if !Path::new(d).exists() {
-                std::fs::create_dir_all(d).map_err(|e| Error::io(format!("creating mount point {d}"), e))?;
+                std::fs::create_dir_all(d)
+                    .map_err(|e| Error::io(format!("creating mount point {d}"), e))?;
             }
         }
         let script = format!(
@@ -327,7 +379,15 @@ impl Bed {
         let mut cmd = Command::new("/usr/bin/setpriv");
         cmd.args(["--pdeathsig", "KILL", "--", "/usr/bin/nsenter"])
             .arg(format!("--net=/run/netns/{}", ns.netns))
-            .args(["--", "/usr/bin/unshare", "--mount", "--uts", "--propagation", "private", "--"])
+            .args([
+                "--",
+                "/usr/bin/unshare",
+                "--mount",
+                "--uts",
+                "--propagation",
+                "private",
+                "--",
+            ])
             .args(["/bin/sh", "-c", &script, "holder"])
             .args(PRIVATE_DIRS)
             .stdin(Stdio::null())
@@ -342,15 +402,10 @@ impl Bed {
             .spawner
             .spawn(cmd)
             .map_err(|e| Error::io(format!("starting the holder of {}", ns.name), e))?;
+        // The holder is recorded only once it is ready (in its own mount namespace): before
+        // that, entering it would mean entering the host's namespaces. Until then it is in the
+        // node's netns (cleaned by namespace membership) and dies with its spawner thread.
         let pid = child.id() as i32;
-        if let Some(p) = ProcRef::of(pid) {
-            let name = ns.name.clone();
-            self.shared.tracker.update(|st| {
-                if let Some(n) = st.nodes.iter_mut().find(|n| n.name == name) {
-                    n.holder = Some(p);
-                }
-            });
-        }
         let mut line = String::new();
         if let Some(out) = child.stdout.take() {
             let _ = BufReader::new(out).read_line(&mut line);
@@ -371,6 +426,12 @@ impl Bed {
         child.stderr.take();
         let holder = ProcRef::of(pid)
             .ok_or_else(|| Error::Invalid(format!("holder of {} died right away", ns.name)))?;
+        let name = ns.name.clone();
+        self.shared.tracker.update(|st| {
+            if let Some(n) = st.nodes.iter_mut().find(|n| n.name == name) {
+                n.holder = Some(holder);
+            }
+        });
         self.holders.push(child);
         self.nodes.push(Node {
             name: ns.name.clone(),
@@ -446,21 +507,25 @@ impl Bed {
     }
 
     /// Runs the pinned kubectl in `node` with `--kubeconfig=/etc/kubernetes/admin.conf` (killed
-    /// after [`KUBECTL_TIMEOUT`]).
+    /// after [`KUBECTL_TIMEOUT`]). Whatever its exit status, returns its output.
     pub fn kubectl(&self, node: &Node, args: &[&str]) -> Result<Output> {
-        let kubectl = components::bin("kubectl")?;
-        let mut all = vec!["--kubeconfig=/etc/kubernetes/admin.conf"];
-        all.extend_from_slice(args);
-        node.exec_timeout(kubectl, all, &[], KUBECTL_TIMEOUT)
+        self.kubectl_with(node, ADMIN_CONF, args)
     }
 
     /// Like [`Bed::kubectl`] but fails on a non-zero exit; returns stdout.
     pub fn kubectl_ok(&self, node: &Node, args: &[&str]) -> Result<String> {
-        let kubectl = components::bin("kubectl")?;
-        let mut all = vec!["--kubeconfig=/etc/kubernetes/admin.conf"];
-        all.extend_from_slice(args);
         let what = format!("[{}] kubectl {}", node.name(), args.join(" "));
-        procs::check_output(&what, node.exec_timeout(kubectl, all, &[], KUBECTL_TIMEOUT)?)
+        procs::check_output(&what, self.kubectl(node, args)?)
+    }
+
+    /// Runs the pinned kubectl in `node` with another kubeconfig (a path inside the node, e.g.
+    /// `/etc/kubernetes/super-admin.conf`).
+    pub fn kubectl_with(&self, node: &Node, kubeconfig: &str, args: &[&str]) -> Result<Output> {
+        let kubectl = components::bin("kubectl")?;
+        let flag = format!("--kubeconfig={kubeconfig}");
+        let mut all = vec![flag.as_str()];
+        all.extend_from_slice(args);
+        node.exec_timeout(kubectl, all, &[], KUBECTL_TIMEOUT)
     }
 
     /// The last `n` lines of every log in the bed's log folder, with headers; print it when a
@@ -508,11 +573,18 @@ pub fn log_tails(dir: &Path, n: usize) -> String {
     files.sort();
     let mut out = String::new();
     for f in files {
-        let text = std::fs::read(&f).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+        let text = std::fs::read(&f)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         let from = lines.len().saturating_sub(n);
         let rel = f.strip_prefix(dir).unwrap_or(&f);
-        out.push_str(&format!("----- {} (last {} of {} lines) -----\n", rel.display(), lines.len() - from, lines.len()));
+        out.push_str(&format!(
+            "----- {} (last {} of {} lines) -----\n",
+            rel.display(),
+            lines.len() - from,
+            lines.len()
+        ));
         for l in &lines[from..] {
             out.push_str(l);
             out.push('\n');
@@ -522,7 +594,9 @@ pub fn log_tails(dir: &Path, n: usize) -> String {
 }
 
 fn collect_logs(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let p = e.path();
         if p.is_dir() {

@@ -67,7 +67,13 @@ impl Node {
         let holder = st
             .holder
             .ok_or_else(|| Error::Invalid(format!("node {} has no holder process", st.name)))?;
-        Ok(Node { name: st.name.clone(), netns: st.netns.clone(), ip: st.ip, holder, shared: None })
+        Ok(Node {
+            name: st.name.clone(),
+            netns: st.netns.clone(),
+            ip: st.ip,
+            holder,
+            shared: None,
+        })
     }
 
     /// The node's name (also its hostname, and what tests use as the Kubernetes node name).
@@ -97,15 +103,28 @@ impl Node {
         PathBuf::from(format!("/proc/{}/root", self.holder.pid)).join(rel)
     }
 
-    fn check_holder(&self) -> Result<()> {
-        if self.holder.is_alive() {
-            Ok(())
-        } else {
-            Err(Error::Invalid(format!(
+    /// Checks that the holder is alive and really in its own mount namespace (so a command can
+    /// never land in the host's namespaces by mistake).
+    pub fn check(&self) -> Result<()> {
+        if !self.holder.is_alive() {
+            return Err(Error::Invalid(format!(
                 "node {}: holder process {} is gone (bed torn down?)",
                 self.name, self.holder.pid
-            )))
+            )));
         }
+        let theirs = std::fs::read_link(format!("/proc/{}/ns/mnt", self.holder.pid));
+        let ours = std::fs::read_link("/proc/self/ns/mnt");
+        match (theirs, ours) {
+            (Ok(t), Ok(o)) if t != o => Ok(()),
+            (t, o) => Err(Error::Invalid(format!(
+                "node {}: holder {} is not in a mount namespace of its own ({t:?} vs {o:?})",
+                self.name, self.holder.pid
+            ))),
+        }
+    }
+
+    fn check_holder(&self) -> Result<()> {
+        self.check()
     }
 
     /// A command that runs `program args` inside the node, with a clean environment
@@ -118,7 +137,16 @@ impl Node {
     {
         let mut c = Command::new("/usr/bin/nsenter");
         c.arg(format!("--target={}", self.holder.pid))
-            .args(["--mount", "--net", "--uts", "--", "/usr/bin/setpriv", "--pdeathsig", "KILL", "--"])
+            .args([
+                "--mount",
+                "--net",
+                "--uts",
+                "--",
+                "/usr/bin/setpriv",
+                "--pdeathsig",
+                "KILL",
+                "--",
+            ])
             .arg(program)
             .args(args)
             .env_clear()
@@ -130,7 +158,12 @@ impl Node {
 
     /// Runs `program args` in the node to completion and returns its output (whatever its exit
     /// status). `env` is added to the clean environment.
-    pub fn exec<I, S>(&self, program: impl AsRef<OsStr>, args: I, env: &[(&str, &str)]) -> Result<Output>
+    pub fn exec<I, S>(
+        &self,
+        program: impl AsRef<OsStr>,
+        args: I,
+        env: &[(&str, &str)],
+    ) -> Result<Output>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -142,7 +175,12 @@ impl Node {
     }
 
     /// Like [`Node::exec`] but fails unless the command exits 0; returns its stdout.
-    pub fn exec_ok<I, S>(&self, program: impl AsRef<OsStr>, args: I, env: &[(&str, &str)]) -> Result<String>
+    pub fn exec_ok<I, S>(
+        &self,
+        program: impl AsRef<OsStr>,
+        args: I,
+        env: &[(&str, &str)],
+    ) -> Result<String>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -176,7 +214,9 @@ impl Node {
             .stderr(Stdio::piped())
             .process_group(0);
         let what = format!("[{}] {}", self.name, procs::describe(&c));
-        let mut child = c.spawn().map_err(|e| Error::io(format!("running `{what}`"), e))?;
+        let mut child = c
+            .spawn()
+            .map_err(|e| Error::io(format!("running `{what}`"), e))?;
         let reader = |r: Option<Box<dyn Read + Send>>| {
             std::thread::spawn(move || {
                 let mut buf = Vec::new();
@@ -186,24 +226,45 @@ impl Node {
                 buf
             })
         };
-        let out_t = reader(child.stdout.take().map(|o| Box::new(o) as Box<dyn Read + Send>));
-        let err_t = reader(child.stderr.take().map(|o| Box::new(o) as Box<dyn Read + Send>));
+        let out_t = reader(
+            child
+                .stdout
+                .take()
+                .map(|o| Box::new(o) as Box<dyn Read + Send>),
+        );
+        let err_t = reader(
+            child
+                .stderr
+                .take()
+                .map(|o| Box::new(o) as Box<dyn Read + Send>),
+        );
         let deadline = Instant::now() + timeout;
         let status = loop {
             match child.try_wait() {
                 Ok(Some(status)) => break status,
-                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
                 Ok(None) => {
                     procs::stop_child(&mut child, Duration::ZERO);
-                    let stderr = String::from_utf8_lossy(&err_t.join().unwrap_or_default()).into_owned();
-                    return Err(Error::Timeout { what, timeout, last: stderr });
+                    let stderr =
+                        String::from_utf8_lossy(&err_t.join().unwrap_or_default()).into_owned();
+                    return Err(Error::Timeout {
+                        what,
+                        timeout,
+                        last: stderr,
+                    });
                 }
                 Err(e) => return Err(Error::io(format!("waiting for `{what}`"), e)),
             }
         };
         let stdout = out_t.join().unwrap_or_default();
         let stderr = err_t.join().unwrap_or_default();
-        Ok(Output { status, stdout, stderr })
+        Ok(Output {
+            status,
+            stdout,
+            stderr,
+        })
     }
 
     /// Writes a file inside the node (creating parent directories).
@@ -235,16 +296,30 @@ impl Node {
             .ok_or_else(|| Error::Invalid("spawn needs a node handle from a live Bed".into()))?;
         cmd.process_group(0);
         let what = procs::describe(&cmd);
-        let child = shared.spawner.spawn(cmd).map_err(|e| Error::io(format!("spawning `{what}`"), e))?;
-        let proc = ProcRef::of(child.id() as i32)
-            .unwrap_or(ProcRef { pid: child.id() as i32, start: 0 });
+        let child = shared
+            .spawner
+            .spawn(cmd)
+            .map_err(|e| Error::io(format!("spawning `{what}`"), e))?;
+        let proc = ProcRef::of(child.id() as i32).unwrap_or(ProcRef {
+            pid: child.id() as i32,
+            start: 0,
+        });
         shared.tracker.add_proc(proc);
-        Ok(NodeProcess { child, proc, shared })
+        Ok(NodeProcess {
+            child,
+            proc,
+            shared,
+        })
     }
 
     /// Starts `program args` (with `env`) in the node as a long-lived process; its stdout and
     /// stderr go to `<bed log dir>/<node>/<program basename>.log`.
-    pub fn spawn<I, S>(&self, program: impl AsRef<OsStr>, args: I, env: &[(&str, &str)]) -> Result<NodeProcess>
+    pub fn spawn<I, S>(
+        &self,
+        program: impl AsRef<OsStr>,
+        args: I,
+        env: &[(&str, &str)],
+    ) -> Result<NodeProcess>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -258,16 +333,22 @@ impl Node {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "process".into());
         let dir = shared.log_dir.join(&self.name);
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         let log_path = dir.join(format!("{base}.log"));
         let log = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&log_path)
             .map_err(|e| Error::io(format!("opening {}", log_path.display()), e))?;
-        let log2 = log.try_clone().map_err(|e| Error::io("duplicating a log file handle", e))?;
+        let log2 = log
+            .try_clone()
+            .map_err(|e| Error::io("duplicating a log file handle", e))?;
         let mut c = self.command(program, args);
-        c.envs(env.iter().copied()).stdin(Stdio::null()).stdout(log).stderr(log2);
+        c.envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2);
         self.spawn_command(c)
     }
 }

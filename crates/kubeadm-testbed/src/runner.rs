@@ -68,7 +68,12 @@ impl Runner {
                 state.stop_all(grace);
             })
             .map_err(|e| Error::io("starting a runner thread", e))?;
-        Ok(Runner { node: name, stop, grace, handle: Some(handle) })
+        Ok(Runner {
+            node: name,
+            stop,
+            grace,
+            handle: Some(handle),
+        })
     }
 
     /// The node it serves.
@@ -122,7 +127,10 @@ struct RunnerState {
 
 /// `/etc/kubernetes/manifests/<file>`: how a manifest is named in messages.
 fn node_path(p: &Path) -> String {
-    let file = p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let file = p
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
     format!("{MANIFEST_DIR}/{file}")
 }
 
@@ -133,7 +141,9 @@ fn hash_bytes(b: &[u8]) -> u64 {
 }
 
 fn now_secs() -> String {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     format!("{}.{:03}", d.as_secs(), d.subsec_millis())
 }
 
@@ -151,7 +161,10 @@ impl RunnerState {
         if let Ok(rd) = std::fs::read_dir(&dir) {
             for e in rd.flatten() {
                 let p = e.path();
-                let hidden = p.file_name().and_then(|n| n.to_str()).is_none_or(|n| n.starts_with('.'));
+                let hidden = p
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_none_or(|n| n.starts_with('.'));
                 if hidden || !p.is_file() {
                     continue;
                 }
@@ -161,7 +174,12 @@ impl RunnerState {
             }
         }
         // Removed manifests.
-        let gone: Vec<PathBuf> = self.pods.keys().filter(|p| !seen.contains_key(*p)).cloned().collect();
+        let gone: Vec<PathBuf> = self
+            .pods
+            .keys()
+            .filter(|p| !seen.contains_key(*p))
+            .cloned()
+            .collect();
         for p in gone {
             if let Some(mut entry) = self.pods.remove(&p) {
                 self.runner_log(&format!("manifest {} removed; stopping", node_path(&p)));
@@ -174,14 +192,18 @@ impl RunnerState {
         // New or changed manifests.
         for (p, bytes) in seen {
             let hash = hash_bytes(&bytes);
-            if self.pods.get(&p).is_some_and(|e| e.hash == hash) || self.bad.get(&p) == Some(&hash) {
+            if self.pods.get(&p).is_some_and(|e| e.hash == hash) || self.bad.get(&p) == Some(&hash)
+            {
                 continue;
             }
             let pod = match Pod::parse(&String::from_utf8_lossy(&bytes)) {
                 Ok(pod) => pod,
                 Err(e) => {
                     // Maybe half written; retried when the content changes.
-                    let err = Error::Manifest { path: node_path(&p).into(), message: e };
+                    let err = Error::Manifest {
+                        path: node_path(&p).into(),
+                        message: e,
+                    };
                     self.runner_log(&err.to_string());
                     self.bad.insert(p, hash);
                     continue;
@@ -199,7 +221,13 @@ impl RunnerState {
                 .spec
                 .containers
                 .iter()
-                .map(|c| Ctr { spec: c.clone(), child: None, proc: None, restarts: 0, next_start: now })
+                .map(|c| Ctr {
+                    spec: c.clone(),
+                    child: None,
+                    proc: None,
+                    restarts: 0,
+                    next_start: now,
+                })
                 .collect();
             self.prepare_volumes(&pod);
             self.pods.insert(p, PodEntry { hash, ctrs });
@@ -211,8 +239,12 @@ impl RunnerState {
                 if let Some(child) = c.child.as_mut()
                     && let Ok(Some(status)) = child.try_wait()
                 {
-                    let backoff = (Duration::from_millis(500) * 2u32.pow(c.restarts.min(5))).min(MAX_BACKOFF);
-                    self.component_log(&c.spec.name, &format!("exited: {status}; restarting in {backoff:?}"));
+                    let backoff =
+                        (Duration::from_millis(500) * 2u32.pow(c.restarts.min(5))).min(MAX_BACKOFF);
+                    self.component_log(
+                        &c.spec.name,
+                        &format!("exited: {status}; restarting in {backoff:?}"),
+                    );
                     c.child = None;
                     if let Some(p) = c.proc.take() {
                         self.shared.tracker.remove_proc(p);
@@ -233,7 +265,9 @@ impl RunnerState {
     fn prepare_volumes(&self, pod: &Pod) {
         for v in &pod.spec.volumes {
             let Some(hp) = &v.host_path else { continue };
-            let private = PRIVATE_DIRS.iter().any(|d| Path::new(&hp.path).starts_with(d));
+            let private = PRIVATE_DIRS
+                .iter()
+                .any(|d| Path::new(&hp.path).starts_with(d));
             if !private {
                 continue;
             }
@@ -267,7 +301,10 @@ impl RunnerState {
             c.next_start = Instant::now() + MAX_BACKOFF;
         };
         if !bin.is_file() {
-            self.component_log(&c.spec.name, &format!("image {}: {} does not exist", c.spec.image, bin.display()));
+            self.component_log(
+                &c.spec.name,
+                &format!("image {}: {} does not exist", c.spec.image, bin.display()),
+            );
             retry(c);
             return;
         }
@@ -286,12 +323,23 @@ impl RunnerState {
                 return;
             }
         };
-        self.component_log(&c.spec.name, &format!("start #{}: {} {}", c.restarts, bin.display(), args.join(" ")));
+        self.component_log(
+            &c.spec.name,
+            &format!(
+                "start #{}: {} {}",
+                c.restarts,
+                bin.display(),
+                args.join(" ")
+            ),
+        );
         let mut cmd = self.node.command(&bin, &args);
         for e in &c.spec.env {
             cmd.env(&e.name, e.value.as_deref().unwrap_or(""));
         }
-        cmd.stdin(Stdio::null()).stdout(out).stderr(err).process_group(0);
+        cmd.stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0);
         match cmd.spawn() {
             Ok(child) => {
                 let pid = child.id() as i32;

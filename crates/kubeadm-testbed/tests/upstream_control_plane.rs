@@ -49,41 +49,90 @@ fn kubeadm_phase(node: &Node, phase: &[&str]) -> Result<String> {
 fn upstream_control_plane(bed: &Bed) -> Result<()> {
     let (n1, n2) = (bed.node(0), bed.node(1));
     n1.write_file(CONFIG_PATH, init_config(n1))?;
-    for phase in [&["certs", "all"][..], &["kubeconfig", "all"], &["etcd", "local"], &["control-plane", "all"]] {
-        let out = kubeadm_phase(n1, phase).with_context(|| format!("upstream kubeadm init phase {phase:?}"))?;
+    for phase in [
+        &["certs", "all"][..],
+        &["kubeconfig", "all"],
+        &["etcd", "local"],
+        &["control-plane", "all"],
+    ] {
+        let out = kubeadm_phase(n1, phase)
+            .with_context(|| format!("upstream kubeadm init phase {phase:?}"))?;
         eprintln!("[kubeadm init phase {}]\n{out}", phase.join(" "));
     }
-    for m in ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"] {
+    for m in [
+        "etcd",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+    ] {
         let p = n1.host_path(format!("/etc/kubernetes/manifests/{m}.yaml"));
         ensure!(p.is_file(), "upstream kubeadm wrote no {m} manifest");
     }
-    ensure!(!n2.host_path("/etc/kubernetes/admin.conf").exists(), "node2 sees node1's files");
+    ensure!(
+        !n2.host_path("/etc/kubernetes/admin.conf").exists(),
+        "node2 sees node1's files"
+    );
 
     bed.start_runner(n1)?;
 
     // (a) readyz, version and system namespaces from node 1.
     wait_for("node1 /readyz = ok", READY_TIMEOUT, || {
-        let out = bed.kubectl_ok(n1, &["get", "--raw", "/readyz"]).map_err(|e| e.to_string())?;
+        let out = bed
+            .kubectl_ok(n1, &["get", "--raw", "/readyz"])
+            .map_err(|e| e.to_string())?;
         (out.trim() == "ok").then_some(()).ok_or(out)
     })?;
+    // What `kubeadm init` does after the control plane is up (not a phase of its own): bind
+    // admin.conf's group kubeadm:cluster-admins to cluster-admin, with super-admin.conf.
+    let out = bed.kubectl_with(
+        n1,
+        "/etc/kubernetes/super-admin.conf",
+        &[
+            "create",
+            "clusterrolebinding",
+            "kubeadm:cluster-admins",
+            "--clusterrole=cluster-admin",
+            "--group=kubeadm:cluster-admins",
+        ],
+    )?;
+    ensure!(
+        out.status.success(),
+        "creating kubeadm:cluster-admins: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let version = bed.kubectl_ok(n1, &["version", "-o", "json"])?;
     let v: serde_json::Value = serde_json::from_str(&version).context("kubectl version -o json")?;
-    let server = v["serverVersion"]["gitVersion"].as_str().ok_or_else(|| anyhow!("no serverVersion: {version}"))?;
+    let server = v["serverVersion"]["gitVersion"]
+        .as_str()
+        .ok_or_else(|| anyhow!("no serverVersion: {version}"))?;
     ensure!(server == VERSION, "server version {server}, want {VERSION}");
-    let client = v["clientVersion"]["gitVersion"].as_str().unwrap_or_default();
-    ensure!(client == VERSION, "kubectl version {client}, want {VERSION}");
+    let client = v["clientVersion"]["gitVersion"]
+        .as_str()
+        .unwrap_or_default();
+    ensure!(
+        client == VERSION,
+        "kubectl version {client}, want {VERSION}"
+    );
     wait_for("system namespaces", Duration::from_secs(60), || {
-        let out = bed.kubectl_ok(n1, &["get", "ns", "-o", "name"]).map_err(|e| e.to_string())?;
+        let out = bed
+            .kubectl_ok(n1, &["get", "ns", "-o", "name"])
+            .map_err(|e| e.to_string())?;
         let missing: Vec<&str> = ["default", "kube-node-lease", "kube-public", "kube-system"]
             .into_iter()
             .filter(|ns| !out.lines().any(|l| l.trim() == format!("namespace/{ns}")))
             .collect();
-        missing.is_empty().then_some(()).ok_or(format!("missing {missing:?} in:\n{out}"))
+        missing
+            .is_empty()
+            .then_some(())
+            .ok_or(format!("missing {missing:?} in:\n{out}"))
     })?;
 
     // (b) node 2 reaches node 1's API server over the bridge with node 1's admin.conf.
     let admin = n1.read_file("/etc/kubernetes/admin.conf")?;
-    ensure!(admin.contains(&format!("https://{}:6443", n1.ip())), "admin.conf server is not node1's IP");
+    ensure!(
+        admin.contains(&format!("https://{}:6443", n1.ip())),
+        "admin.conf server is not node1's IP"
+    );
     n2.write_file("/etc/kubernetes/admin.conf", admin)?;
     let out = bed.kubectl_ok(n2, &["get", "--raw", "/readyz"])?;
     ensure!(out.trim() == "ok", "readyz from node2: {out}");
@@ -100,13 +149,20 @@ fn upstream_control_plane_on_bed() -> Result<()> {
     let _serial = heavy_lock()?;
     let bed = Bed::builder().name("upstream-cp").nodes(2).start()?;
     let st: BedState = bed.state();
-    if let Err(e) = upstream_control_plane(&bed) {
+    let started = std::time::Instant::now();
+    let r = upstream_control_plane(&bed);
+    eprintln!("control plane checks took {:?}", started.elapsed());
+    if let Err(e) = r {
         eprintln!("===== component log tails =====\n{}", bed.log_tails(40));
         return Err(e);
     }
     // Processes the runner started (etcd + 3 control-plane components) are recorded.
     let running = bed.state();
-    ensure!(running.procs.len() >= 4, "runner processes: {:?}", running.procs);
+    ensure!(
+        running.procs.len() >= 4,
+        "runner processes: {:?}",
+        running.procs
+    );
 
     // (c) teardown leaves nothing behind.
     drop(bed);
@@ -115,11 +171,23 @@ fn upstream_control_plane_on_bed() -> Result<()> {
     let left = state::leftovers(&all);
     ensure!(left.is_empty(), "left behind: {left:#?}");
     for n in &all.nodes {
-        let netns = std::process::Command::new("ip").args(["netns", "list"]).output()?;
-        ensure!(!String::from_utf8_lossy(&netns.stdout).contains(&n.netns), "netns {} remains", n.netns);
+        let netns = std::process::Command::new("ip")
+            .args(["netns", "list"])
+            .output()?;
+        ensure!(
+            !String::from_utf8_lossy(&netns.stdout).contains(&n.netns),
+            "netns {} remains",
+            n.netns
+        );
     }
-    let links = std::process::Command::new("ip").args(["-o", "link", "show"]).output()?;
+    let links = std::process::Command::new("ip")
+        .args(["-o", "link", "show"])
+        .output()?;
     let links = String::from_utf8_lossy(&links.stdout);
-    ensure!(!links.contains(&all.bridge), "bridge {} remains", all.bridge);
+    ensure!(
+        !links.contains(&all.bridge),
+        "bridge {} remains",
+        all.bridge
+    );
     Ok(())
 }

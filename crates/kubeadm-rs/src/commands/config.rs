@@ -36,14 +36,18 @@ fn read_file(path: &str) -> anyhow::Result<String> {
 
 /// `config images list`: the images of the (defaulted) configuration as text, JSON or YAML.
 fn images_list(out: &Output, common: &ImagesFlags, output: &str) -> anyhow::Result<()> {
+    // Upstream parses --feature-gates first, also when --config is given (and then ignores it).
+    if let Some(fg) = &common.feature_gates {
+        crate::wiring::parse_feature_gates(fg)?;
+    }
     let output = output.to_ascii_lowercase();
     match output.as_str() {
         "" | "text" | "json" | "yaml" => {}
-        "go-template" | "go-template-file" | "template" | "templatefile" | "jsonpath" | "jsonpath-as-json" | "jsonpath-file" => {
+        "go-template" | "go-template-file" | "template" | "templatefile" | "jsonpath" | "jsonpath-as-json" | "jsonpath-file" | "kyaml" => {
             return not_implemented(&format!("config images list -o {output}"));
         }
         other => anyhow::bail!(
-            "could not construct output printer: unable to match a printer suitable for the output format {other:?}, allowed formats are: go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,template,templatefile,text,yaml"
+            "could not construct output printer: unable to match a printer suitable for the output format {other:?}, allowed formats are: go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,kyaml,template,templatefile,text,yaml"
         ),
     }
     let mut opts = InitOptions { config: common.config.clone().filter(|c| !c.is_empty()).map(Into::into), ..InitOptions::default() };

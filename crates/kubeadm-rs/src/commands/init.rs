@@ -158,6 +158,9 @@ impl InitData {
     /// Builds the state: validates flags, loads `--config` (or defaults), applies flag overrides.
     pub fn new(out: Output, m: &ArgMatches) -> anyhow::Result<Self> {
         let opts = InitOptions::from_matches(m);
+        if let Some(fg) = opts.get_str(FEATURE_GATES) {
+            crate::wiring::parse_feature_gates(fg)?;
+        }
         validate_mixed_arguments(&Flags(m))?;
         if let Some(tok) = opts.get_str(TOKEN)
             && !is_valid_token(tok)
