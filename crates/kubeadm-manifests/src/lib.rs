@@ -11,13 +11,20 @@
 //! * [`patches`] / [`strategic`]: patch files and strategic merge.
 //! * [`images`]: image names and `config images list`.
 //! * [`goyaml`]: go-yaml v2 compatible YAML output.
+//! * [`componentconfigs`]: KubeletConfiguration / KubeProxyConfiguration, the component-config
+//!   hash, the kubelet ConfigMap, `config print --component-configs`.
+//! * [`kubelet`]: the node-local files of `kubelet-start`.
+//! * [`addons`]: CoreDNS and kube-proxy objects.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod addons;
 pub mod args;
+pub mod componentconfigs;
 pub mod goyaml;
 pub mod images;
 pub mod kubeconfig;
+pub mod kubelet;
 pub mod patches;
 pub mod paths;
 pub mod staticpod;

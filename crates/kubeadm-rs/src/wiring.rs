@@ -595,6 +595,15 @@ fn emit(d: &mut InitData, phase: &str) -> Result<(), PhaseError> {
     }
     use kubeadm_host::FileWriter as _;
     for f in &o.files {
+        // Upstream accepts relative directories (e.g. `--kubeconfig-dir kc`); the writer wants
+        // absolute paths.
+        let abs;
+        let f = if f.path.is_relative() {
+            abs = kubeadm_api::OutFile { path: std::path::absolute(&f.path).with_context(|| format!("invalid path {:?}", path_str(&f.path)))?, ..f.clone() };
+            &abs
+        } else {
+            f
+        };
         w.write(f).map_err(|e| anyhow::Error::new(e).context(format!("failed to write {:?}", path_str(&f.path))))?;
     }
     for (real, shown) in &o.print_after {
@@ -686,4 +695,42 @@ pub fn etcd_local(d: &mut InitData) -> Result<(), PhaseError> {
 /// Phase `control-plane/<component>`.
 pub fn control_plane(d: &mut InitData, component: &str) -> Result<(), PhaseError> {
     emit(d, &format!("control-plane/{}", component.trim_start_matches("kube-")))
+}
+
+/// Upstream `ValidateKubeconfigsForExternalCA` (external CA mode, checked when init starts): the
+/// kubeconfig files kubeadm cannot create without `ca.key` must exist and trust the CA.
+pub fn validate_kubeconfigs_for_external_ca(out: &Output, kubeconfig_dir: &std::path::Path, cfg: &InitConfig) -> anyhow::Result<()> {
+    use kubeadm_manifests::kubeconfig as kc;
+    let (ca, intermediates) = kubeadm_pki::load_cert_chain(&cfg.certificates_dir(), "ca").context("the CA file couldn't be loaded")?;
+    let mut bundle = ca.to_pem();
+    for c in &intermediates {
+        bundle.push_str(&c.to_pem());
+    }
+    let endpoint = &cfg.init.local_api_endpoint;
+    let local = kc::local_api_endpoint_url(endpoint)?;
+    let (cpe, warning) = kc::control_plane_endpoint_url(&cfg.cluster.control_plane_endpoint, endpoint)?;
+    let groups: [(&[&str], &str, Option<String>); 2] = [
+        (&["controller-manager.conf", "scheduler.conf"], &local, None),
+        (&["admin.conf", "super-admin.conf", "kubelet.conf"], &cpe, warning),
+    ];
+    for (files, server, warning) in groups {
+        if let Some(w) = warning {
+            out.warn(w);
+        }
+        let expected = kc::create_basic(server, "dummy", "dummy", bundle.as_bytes());
+        for file in files {
+            let path = kubeconfig_dir.join(file);
+            let check = || -> anyhow::Result<Option<String>> {
+                let data = std::fs::read(&path).map_err(|e| anyhow::anyhow!("stat {}: {}", path_str(&path), io_reason(&e)))?;
+                let read = |p: &str| std::fs::read(p).ok();
+                Ok(kc::validate_existing(&path_str(&path), &data, &expected, &read)?.warning)
+            };
+            match check() {
+                Ok(Some(w)) => out.warn(w),
+                Ok(None) => {}
+                Err(e) => return Err(e.context(format!("the {file} file does not exists or it is not valid"))),
+            }
+        }
+    }
+    Ok(())
 }

@@ -458,3 +458,22 @@ fn preflight_runs_and_honours_ignore_preflight_errors() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("don't specify individual checks if 'all' is used"), "{}", stderr(&o));
 }
+
+#[test]
+fn external_ca_mode_reuses_user_files_and_checks_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let cfg = config_in(d, "").display().to_string();
+    let kc = d.join("kc").display().to_string();
+    let man = d.join("m");
+    assert!(run_env(&["init", "phase", "certs", "all", "--config", &cfg], &man).status.success());
+    assert!(run_env(&["init", "phase", "kubeconfig", "all", "--config", &cfg, "--kubeconfig-dir", &kc], &man).status.success());
+    std::fs::remove_file(d.join("pki/ca.key")).expect("rm ca.key");
+    let o = run_env(&["init", "phase", "kubeconfig", "all", "--config", &cfg, "--kubeconfig-dir", &kc], &man);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("[kubeconfig] External CA mode: Using user provided admin.conf\n"), "{}", stdout(&o));
+    std::fs::remove_file(d.join("kc/scheduler.conf")).expect("rm");
+    let o = run_env(&["init", "phase", "kubeconfig", "all", "--config", &cfg, "--kubeconfig-dir", &kc], &man);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("the scheduler.conf file does not exists or it is not valid: stat "), "{}", stderr(&o));
+}

@@ -186,6 +186,9 @@ impl InitData {
         {
             return Err(anyhow::Error::new(e).context("invalid or incomplete external CA"));
         }
+        if ext.external {
+            crate::wiring::validate_kubeconfigs_for_external_ca(&out, &opts.kubeconfig_dir, &cfg)?;
+        }
         let ext = kubeadm_pki::using_external_front_proxy_ca(&cfg.certificates_dir());
         if ext.external
             && let Some(e) = ext.error

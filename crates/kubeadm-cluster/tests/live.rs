@@ -1,0 +1,380 @@
+//! kubeadm-cluster against a real control plane on the test bed.
+//!
+//! Upstream kubeadm v1.37.2 writes the offline half of `init` on node 1 (certs, kubeconfigs, etcd
+//! and control-plane manifests) and the runner starts etcd + control plane. Then, from the test
+//! process (the host reaches node 1 over the bed's bridge), kubeadm-cluster does:
+//! the admin-client bootstrap (creating `kubeadm:cluster-admins` with super-admin.conf),
+//! `bootstrap-token`, `upload-config/kubeadm`, the kubelet-config hook and `mark-control-plane`
+//! (waiting for a Node object the test creates with kubectl only after the phase started, since
+//! there is no kubelet), then `token create|list|delete`. The pinned kubectl checks the objects;
+//! the controller-manager's bootstrap signer must sign cluster-info for the signing token and
+//! [`kubeadm_cluster::jws`] must accept the signature. Finally upstream kubeadm runs the same
+//! phases over our objects and nothing we wrote may change (parity), and upstream's `token list`
+//! output must equal ours.
+//!
+//! Needs root and the pinned components (`KUBEADM_RS_BIN_DIR`); fails without them unless
+//! `KUBEADM_RS_SKIP_BED=1`.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail, ensure};
+use kubeadm_cluster::{ApiTimeouts, bootstrap, client, jws, markcp, token, uploadconfig};
+use kubeadm_testbed::{Bed, Node, bed_preflight, components, heavy_lock, wait_for};
+use serde_json::Value;
+
+const VERSION: &str = "v1.37.2";
+const CONFIG_PATH: &str = "/run/kubeadm/kubeadm.yaml";
+const TOKEN_A: &str = "abcdef.0123456789abcdef"; // signing + authentication, 2h
+const TOKEN_B: &str = "bbbbbb.0123456789abcdef"; // authentication only, no expiry
+const TOKEN_C: &str = "cccccc.0123456789abcdef"; // created by `token create`
+
+fn init_config(node: &Node) -> String {
+    format!(
+        r#"apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+bootstrapTokens:
+- token: {TOKEN_A}
+  description: live test token
+  ttl: 2h
+- token: {TOKEN_B}
+  ttl: 0s
+  usages:
+  - authentication
+  groups:
+  - system:bootstrappers:kubeadm:default-node-token
+  - system:bootstrappers:extra
+localAPIEndpoint:
+  advertiseAddress: {ip}
+  bindPort: 6443
+nodeRegistration:
+  name: {name}
+  criSocket: unix:///run/containerd/containerd.sock
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+kubernetesVersion: {VERSION}
+networking:
+  podSubnet: 10.244.0.0/16
+"#,
+        ip = node.ip(),
+        name = node.name()
+    )
+}
+
+fn upstream_kubeadm(node: &Node, args: &[&str]) -> Result<String> {
+    let kubeadm = components::bin("kubeadm")?;
+    Ok(node.exec_ok(&kubeadm, args, &[]).with_context(|| format!("upstream kubeadm {args:?}"))?)
+}
+
+fn get_json(bed: &Bed, node: &Node, args: &[&str]) -> Result<Value> {
+    let mut a = vec!["get"];
+    a.extend_from_slice(args);
+    a.extend_from_slice(&["-o", "json"]);
+    let out = bed.kubectl_ok(node, &a)?;
+    serde_json::from_str(&out).with_context(|| format!("kubectl get {args:?}"))
+}
+
+/// The parts of an object that matter for parity (no server metadata).
+fn content(v: &Value) -> Value {
+    let mut c = serde_json::Map::new();
+    for k in ["data", "rules", "roleRef", "subjects", "type"] {
+        if let Some(x) = v.get(k) {
+            c.insert(k.into(), x.clone());
+        }
+    }
+    for k in ["labels", "annotations"] {
+        if let Some(x) = v["metadata"].get(k) {
+            c.insert(k.into(), x.clone());
+        }
+    }
+    Value::Object(c)
+}
+
+fn b64(v: &Value) -> Result<String> {
+    use base64::Engine as _;
+    let s = v.as_str().ok_or_else(|| anyhow!("not a string: {v}"))?;
+    Ok(String::from_utf8(base64::engine::general_purpose::STANDARD.decode(s)?)?)
+}
+
+/// Objects this test writes (kind, namespace or "", name), for the parity snapshot.
+const OBJECTS: &[(&str, &str, &str)] = &[
+    ("configmap", "kube-public", "cluster-info"),
+    ("role", "kube-public", "kubeadm:bootstrap-signer-clusterinfo"),
+    ("rolebinding", "kube-public", "kubeadm:bootstrap-signer-clusterinfo"),
+    ("clusterrole", "", "kubeadm:get-nodes"),
+    ("clusterrolebinding", "", "kubeadm:get-nodes"),
+    ("clusterrolebinding", "", "kubeadm:kubelet-bootstrap"),
+    ("clusterrolebinding", "", "kubeadm:node-autoapprove-bootstrap"),
+    ("clusterrolebinding", "", "kubeadm:node-autoapprove-certificate-rotation"),
+    ("clusterrolebinding", "", "kubeadm:apiserver-kubelet-client"),
+    ("clusterrolebinding", "", "kubeadm:cluster-admins"),
+    ("configmap", "kube-system", "kubeadm-config"),
+    ("role", "kube-system", "kubeadm:nodes-kubeadm-config"),
+    ("rolebinding", "kube-system", "kubeadm:nodes-kubeadm-config"),
+];
+
+fn snapshot(bed: &Bed, n1: &Node) -> Result<Vec<Value>> {
+    OBJECTS
+        .iter()
+        .map(|(kind, ns, name)| {
+            let mut args = vec![*kind, *name];
+            if !ns.is_empty() {
+                args.extend_from_slice(&["-n", ns]);
+            }
+            let mut v = content(&get_json(bed, n1, &args)?);
+            // The bootstrap signer's jws-kubeconfig-* keys come and go with updates.
+            if let Some(d) = v.get_mut("data").and_then(Value::as_object_mut) {
+                d.retain(|k, _| !k.starts_with(jws::JWS_SIGNATURE_KEY_PREFIX));
+            }
+            Ok(v)
+        })
+        .collect()
+}
+
+fn live(bed: &Bed) -> Result<()> {
+    let n1 = bed.node(0);
+    let cfg_yaml = init_config(n1);
+    n1.write_file(CONFIG_PATH, &cfg_yaml)?;
+    for phase in [&["certs", "all"][..], &["kubeconfig", "all"], &["etcd", "local"], &["control-plane", "all"]] {
+        let mut args = vec!["init", "phase"];
+        args.extend_from_slice(phase);
+        args.extend_from_slice(&["--config", CONFIG_PATH]);
+        upstream_kubeadm(n1, &args)?;
+    }
+    bed.start_runner(n1)?;
+    wait_for("node1 /readyz = ok", Duration::from_secs(120), || {
+        let out = bed.kubectl_ok(n1, &["get", "--raw", "/readyz"]).map_err(|e| e.to_string())?;
+        (out.trim() == "ok").then_some(()).ok_or(out)
+    })?;
+
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let t = ApiTimeouts::default();
+    let kdir = n1.host_path("/etc/kubernetes");
+    let bundle = kubeadm_api::load::load_init_config(&cfg_yaml)?;
+
+    // --- admin client bootstrap: admin.conf is not authorized yet, super-admin.conf creates the binding.
+    let out = bed.kubectl(n1, &["get", "ns", "kube-system"])?;
+    ensure!(!out.status.success(), "admin.conf should not be authorized before kubeadm:cluster-admins exists");
+    let client = rt.block_on(client::ensure_admin_cluster_role_binding(&kdir, None, &t))?;
+    bed.kubectl_ok(n1, &["get", "ns", "kube-system"]).context("admin.conf after the bootstrap")?;
+    // Idempotent: a second call finds the binding with admin.conf.
+    let client = rt.block_on(client::ensure_admin_cluster_role_binding_with(client, None, &t))?;
+
+    // --- bootstrap-token
+    let admin = client::load_kubeconfig(&kdir.join("admin.conf"))?;
+    let mut console = Vec::new();
+    rt.block_on(bootstrap::run_bootstrap_token_phase(
+        &client,
+        &admin,
+        &bundle.init.bootstrap_tokens,
+        bootstrap::BootstrapTokenPhaseOptions::default(),
+        &t,
+        &mut console,
+    ))?;
+    let console = String::from_utf8(console)?;
+    eprintln!("{console}");
+    ensure!(
+        console
+            == format!(
+                "[bootstrap-token] Using tokens: [{TOKEN_A} {TOKEN_B}]\n\
+[bootstrap-token] Configuring bootstrap tokens, cluster-info ConfigMap, RBAC Roles\n\
+[bootstrap-token] Configured RBAC rules to allow Node Bootstrap tokens to get nodes\n\
+[bootstrap-token] Configured RBAC rules to allow Node Bootstrap tokens to post CSRs in order for nodes to get long term certificate credentials\n\
+[bootstrap-token] Configured RBAC rules to allow the csrapprover controller automatically approve CSRs from a Node Bootstrap Token\n\
+[bootstrap-token] Configured RBAC rules to allow certificate rotation for all node client certificates in the cluster\n\
+[bootstrap-token] Configured RBAC rules to allow the API server kubelet client certificate to access the kubelet API\n\
+[bootstrap-token] Creating the \"cluster-info\" ConfigMap in the \"kube-public\" namespace\n"
+            ),
+        "console:\n{console}"
+    );
+    let sa = get_json(bed, n1, &["secret", "-n", "kube-system", "bootstrap-token-abcdef"])?;
+    ensure!(sa["type"] == "bootstrap.kubernetes.io/token", "{}", sa["type"]);
+    let d = &sa["data"];
+    ensure!(b64(&d["token-id"])? == "abcdef" && b64(&d["token-secret"])? == "0123456789abcdef");
+    ensure!(b64(&d["description"])? == "live test token");
+    ensure!(b64(&d["usage-bootstrap-signing"])? == "true" && b64(&d["usage-bootstrap-authentication"])? == "true");
+    ensure!(b64(&d["auth-extra-groups"])? == "system:bootstrappers:kubeadm:default-node-token");
+    let exp = b64(&d["expiration"])?;
+    let exp_t = time::OffsetDateTime::parse(&exp, &time::format_description::well_known::Rfc3339)?;
+    let left = exp_t - time::OffsetDateTime::now_utc();
+    ensure!(exp.ends_with('Z') && left > time::Duration::minutes(115) && left <= time::Duration::hours(2), "expiration {exp}");
+    let sb = get_json(bed, n1, &["secret", "-n", "kube-system", "bootstrap-token-bbbbbb"])?;
+    let keys: Vec<&String> = sb["data"].as_object().map(|m| m.keys().collect()).unwrap_or_default();
+    ensure!(
+        keys == ["auth-extra-groups", "token-id", "token-secret", "usage-bootstrap-authentication"],
+        "token B keys {keys:?}"
+    );
+    ensure!(b64(&sb["data"]["auth-extra-groups"])? == "system:bootstrappers:kubeadm:default-node-token,system:bootstrappers:extra");
+    let crb = get_json(bed, n1, &["clusterrolebinding", "kubeadm:node-autoapprove-bootstrap"])?;
+    ensure!(crb["roleRef"]["name"] == "system:certificates.k8s.io:certificatesigningrequests:nodeclient");
+    ensure!(crb["subjects"][0] == serde_json::json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:bootstrappers:kubeadm:default-node-token"}));
+    let ci = get_json(bed, n1, &["configmap", "-n", "kube-public", "cluster-info"])?;
+    let kubeconfig = ci["data"]["kubeconfig"].as_str().ok_or_else(|| anyhow!("no kubeconfig in cluster-info"))?.to_string();
+    ensure!(kubeconfig.contains(&format!("    server: https://{}:6443\n  name: \"\"\n", n1.ip())), "{kubeconfig}");
+    ensure!(!kubeconfig.contains("client-key-data") && kubeconfig.contains("certificate-authority-data: "));
+    // Anonymous users can read cluster-info (what join discovery does).
+    let anon = std::process::Command::new("curl")
+        .args(["-sk", "--max-time", "10", &format!("https://{}:6443/api/v1/namespaces/kube-public/configmaps/cluster-info", n1.ip())])
+        .output()?;
+    let anon: Value = serde_json::from_slice(&anon.stdout).context("anonymous GET cluster-info")?;
+    ensure!(anon["data"]["kubeconfig"] == kubeconfig.as_str(), "anonymous read: {anon}");
+
+    // --- bootstrap signer: jws-kubeconfig-abcdef appears (signing token), never for bbbbbb.
+    let sig = wait_for("bootstrap signer signs cluster-info", Duration::from_secs(90), || {
+        let v = get_json(bed, n1, &["configmap", "-n", "kube-public", "cluster-info"]).map_err(|e| e.to_string())?;
+        v["data"]["jws-kubeconfig-abcdef"].as_str().map(String::from).ok_or_else(|| format!("{}", v["data"]))
+    })?;
+    let ci = get_json(bed, n1, &["configmap", "-n", "kube-public", "cluster-info"])?;
+    ensure!(ci["data"].get("jws-kubeconfig-bbbbbb").is_none(), "non-signing token got a signature");
+    let signed = ci["data"]["kubeconfig"].as_str().unwrap_or_default();
+    ensure!(jws::detached_token_is_valid(&sig, signed, "abcdef", "0123456789abcdef"), "our JWS check rejects the signer's {sig}");
+    ensure!(jws::compute_detached_signature(signed, "abcdef", "0123456789abcdef") == sig);
+    ensure!(!jws::detached_token_is_valid(&sig, signed, "abcdef", "0123456789abcdeX"));
+
+    // --- upload-config/kubeadm (+ the kubelet-config hook)
+    let mut console = Vec::new();
+    rt.block_on(uploadconfig::upload_configuration(&client, &bundle.cluster, &t, &mut console))?;
+    rt.block_on(uploadconfig::upload_kubelet_config(&client, "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n", false, &t, &mut console))?;
+    let console = String::from_utf8(console)?;
+    ensure!(
+        console
+            == "[upload-config] Storing the configuration used in ConfigMap \"kubeadm-config\" in the \"kube-system\" Namespace\n\
+[kubelet] Creating a ConfigMap \"kubelet-config\" in namespace kube-system with the configuration for the kubelets in the cluster\n",
+        "{console}"
+    );
+    let kc = get_json(bed, n1, &["configmap", "-n", "kube-system", "kubeadm-config"])?;
+    let cc = kc["data"]["ClusterConfiguration"].as_str().unwrap_or_default();
+    ensure!(cc.contains("kind: ClusterConfiguration\n") && cc.contains("  podSubnet: 10.244.0.0/16\n"), "{cc}");
+    let kl = get_json(bed, n1, &["configmap", "-n", "kube-system", "kubelet-config"])?;
+    ensure!(
+        kl["metadata"]["annotations"]["kubeadm.kubernetes.io/component-config.hash"]
+            == "sha256:".to_string() + &sha256_hex("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n")
+    );
+    // Update path: a second upload keeps working (CreateOrMutate / CreateOrUpdate).
+    rt.block_on(uploadconfig::upload_configuration(&client, &bundle.cluster, &t, &mut Vec::new()))?;
+
+    // --- mark-control-plane: the phase waits for the Node, which appears 2s later.
+    let mc = client.clone();
+    let name = n1.name().to_string();
+    let mark = rt.spawn(async move {
+        let mut out = Vec::new();
+        let r = markcp::mark_control_plane(&mc, &name, None, &ApiTimeouts::default(), &mut out).await;
+        r.map(|_| out)
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    ensure!(!mark.is_finished(), "mark-control-plane finished without a Node");
+    let node_yaml = format!(
+        "apiVersion: v1\nkind: Node\nmetadata:\n  name: {n}\n  labels:\n    kubernetes.io/hostname: {n}\n    keep: me\nspec:\n  taints:\n  - key: example.com/other\n    effect: NoExecute\n",
+        n = n1.name()
+    );
+    n1.write_file("/run/kubeadm/node.yaml", node_yaml)?;
+    bed.kubectl_ok(n1, &["create", "-f", "/run/kubeadm/node.yaml"])?;
+    let out = String::from_utf8(rt.block_on(mark)??)?;
+    ensure!(
+        out == format!(
+            "[mark-control-plane] Marking the node {n} as control-plane by adding the labels: [node-role.kubernetes.io/control-plane node.kubernetes.io/exclude-from-external-load-balancers]\n\
+[mark-control-plane] Marking the node {n} as control-plane by adding the taints [node-role.kubernetes.io/control-plane:NoSchedule]\n",
+            n = n1.name()
+        ),
+        "{out}"
+    );
+    let node = get_json(bed, n1, &["node", n1.name()])?;
+    let labels = &node["metadata"]["labels"];
+    ensure!(labels["node-role.kubernetes.io/control-plane"] == "" && labels["node.kubernetes.io/exclude-from-external-load-balancers"] == "" && labels["keep"] == "me", "{labels}");
+    let taints = node["spec"]["taints"].as_array().cloned().unwrap_or_default();
+    ensure!(taints.first() == Some(&serde_json::json!({"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"})), "{taints:?}");
+    ensure!(taints.iter().any(|t| t["key"] == "example.com/other"), "existing taint dropped: {taints:?}");
+
+    // --- token create / list / delete
+    let tc = kubeadm_api::v1beta4::BootstrapToken {
+        token: kubeadm_api::v1beta4::BootstrapTokenString::parse(TOKEN_C).ok(),
+        description: "made by token create".into(),
+        ttl: Some(kubeadm_api::Duration::from_hours(24)),
+        usages: vec!["signing".into(), "authentication".into()],
+        groups: vec!["system:bootstrappers:kubeadm:default-node-token".into()],
+        ..Default::default()
+    };
+    ensure!(kubeadm_api::validation::validate_bootstrap_tokens(std::slice::from_ref(&tc), "bootstrapTokens").is_empty());
+    rt.block_on(token::create_new_tokens(&client, std::slice::from_ref(&tc), &t))?;
+    let again = rt.block_on(token::create_new_tokens(&client, std::slice::from_ref(&tc), &t));
+    match again {
+        Err(kubeadm_cluster::Error::TokenExists(id)) if id == "cccccc" => {}
+        other => bail!("creating an existing token: {other:?}"),
+    }
+    let listed = rt.block_on(token::list_tokens(&client))?;
+    let listed: Vec<token::TokenInfo> = listed.into_iter().collect::<Result<_, _>>()?;
+    let ids: Vec<&str> = listed.iter().map(|t| t.token.id.as_str()).collect();
+    ensure!(ids == ["abcdef", "bbbbbb", "cccccc"], "{ids:?}");
+    // Our table and JSON/YAML equal upstream `kubeadm token list` on the same cluster.
+    let now = time::OffsetDateTime::now_utc();
+    let mut table = token::TokenTablePrinter::default();
+    let ours_text: String = listed.iter().map(|t| table.print(t, now)).collect();
+    let up_text = upstream_kubeadm(n1, &["token", "list"])?;
+    ensure!(ours_text == up_text, "token list table differs:\nours:\n{ours_text}\nupstream:\n{up_text}");
+    let ours_json: String = listed.iter().map(|t| token::token_output_json(t)).collect::<Result<_, _>>()?;
+    let up_json = upstream_kubeadm(n1, &["token", "list", "-o", "json"])?;
+    ensure!(ours_json == up_json, "token list -o json differs:\nours:\n{ours_json}\nupstream:\n{up_json}");
+    let mut yp = token::TokenYamlPrinter::default();
+    let ours_yaml: String = listed.iter().map(|t| yp.print(t)).collect();
+    let up_yaml = upstream_kubeadm(n1, &["token", "list", "-o", "yaml"])?;
+    ensure!(ours_yaml == up_yaml, "token list -o yaml differs:\nours:\n{ours_yaml}\nupstream:\n{up_yaml}");
+
+    // --- parity: upstream kubeadm runs the same phases over our objects; nothing may change.
+    let before = snapshot(bed, n1)?;
+    let node_before = get_json(bed, n1, &["node", n1.name()])?;
+    for phase in [&["upload-config", "kubeadm"][..], &["bootstrap-token"], &["mark-control-plane"]] {
+        let mut args = vec!["init", "phase"];
+        args.extend_from_slice(phase);
+        args.extend_from_slice(&["--config", CONFIG_PATH]);
+        let out = upstream_kubeadm(n1, &args)?;
+        eprintln!("[upstream kubeadm init phase {}]\n{out}", phase.join(" "));
+    }
+    let after = snapshot(bed, n1)?;
+    for ((o, b), a) in OBJECTS.iter().zip(&before).zip(&after) {
+        ensure!(b == a, "upstream kubeadm changed {o:?}:\nours:     {b}\nupstream: {a}");
+    }
+    let node_after = get_json(bed, n1, &["node", n1.name()])?;
+    ensure!(node_before["metadata"]["labels"] == node_after["metadata"]["labels"], "node labels");
+    ensure!(node_before["spec"]["taints"] == node_after["spec"]["taints"], "node taints");
+    let sa_after = get_json(bed, n1, &["secret", "-n", "kube-system", "bootstrap-token-abcdef"])?;
+    let strip = |v: &Value| {
+        let mut d = v["data"].clone();
+        d.as_object_mut().map(|m| m.remove("expiration"));
+        d
+    };
+    ensure!(strip(&sa) == strip(&sa_after), "upstream token Secret differs");
+
+    // --- delete by full token and by ID.
+    let mut out = Vec::new();
+    rt.block_on(token::delete_tokens(&client, &[TOKEN_C.to_string(), "bbbbbb".to_string()], &mut out))?;
+    ensure!(String::from_utf8(out)? == "bootstrap token \"cccccc\" deleted\nbootstrap token \"bbbbbb\" deleted\n");
+    let left = bed.kubectl_ok(n1, &["get", "secrets", "-n", "kube-system", "--field-selector", "type=bootstrap.kubernetes.io/token", "-o", "name"])?;
+    ensure!(left.trim() == "secret/bootstrap-token-abcdef", "{left}");
+    let e = rt.block_on(token::delete_tokens(&client, &["cccccc".to_string()], &mut Vec::new())).unwrap_err();
+    ensure!(e.to_string() == "failed to delete bootstrap token \"cccccc\"" && e.status_code() == Some(404), "{e:?}");
+    drop(client);
+    rt.shutdown_timeout(Duration::from_secs(5));
+    Ok(())
+}
+
+fn sha256_hex(s: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(s.as_bytes()))
+}
+
+#[test]
+fn cluster_phases_against_live_control_plane() -> Result<()> {
+    if bed_preflight()? {
+        return Ok(());
+    }
+    let _serial = heavy_lock()?;
+    let bed = Bed::builder().name("cluster-live").nodes(1).start()?;
+    let started = std::time::Instant::now();
+    let r = live(&bed);
+    eprintln!("live checks took {:?}", started.elapsed());
+    if let Err(e) = r {
+        eprintln!("===== component log tails =====\n{}", bed.log_tails(40));
+        return Err(e);
+    }
+    Ok(())
+}
