@@ -189,39 +189,39 @@ pub fn using_tokens_line(tokens: &[BootstrapToken]) -> Option<String> {
 }
 
 /// Upstream `AllowBootstrapTokensToGetNodes`.
-pub async fn allow_bootstrap_tokens_to_get_nodes(client: &Client, t: &ApiTimeouts, out: &mut dyn Write) -> Result<()> {
+pub async fn allow_bootstrap_tokens_to_get_nodes(client: &Client, t: &ApiTimeouts, out: &mut (dyn Write + Send)) -> Result<()> {
     writeln!(out, "[bootstrap-token] Configured RBAC rules to allow Node Bootstrap tokens to get nodes")?;
     apply::apply_cluster_role(client, &get_nodes_cluster_role(), t).await?;
     apply::apply_cluster_role_binding(client, &get_nodes_cluster_role_binding(), t).await
 }
 
 /// Upstream `AllowBootstrapTokensToPostCSRs`.
-pub async fn allow_bootstrap_tokens_to_post_csrs(client: &Client, t: &ApiTimeouts, out: &mut dyn Write) -> Result<()> {
+pub async fn allow_bootstrap_tokens_to_post_csrs(client: &Client, t: &ApiTimeouts, out: &mut (dyn Write + Send)) -> Result<()> {
     writeln!(out, "[bootstrap-token] Configured RBAC rules to allow Node Bootstrap tokens to post CSRs in order for nodes to get long term certificate credentials")?;
     apply::apply_cluster_role_binding(client, &kubelet_bootstrap_binding(), t).await
 }
 
 /// Upstream `AutoApproveNodeBootstrapTokens`.
-pub async fn auto_approve_node_bootstrap_tokens(client: &Client, t: &ApiTimeouts, out: &mut dyn Write) -> Result<()> {
+pub async fn auto_approve_node_bootstrap_tokens(client: &Client, t: &ApiTimeouts, out: &mut (dyn Write + Send)) -> Result<()> {
     writeln!(out, "[bootstrap-token] Configured RBAC rules to allow the csrapprover controller automatically approve CSRs from a Node Bootstrap Token")?;
     apply::apply_cluster_role_binding(client, &node_autoapprove_bootstrap_binding(), t).await
 }
 
 /// Upstream `AutoApproveNodeCertificateRotation`.
-pub async fn auto_approve_node_certificate_rotation(client: &Client, t: &ApiTimeouts, out: &mut dyn Write) -> Result<()> {
+pub async fn auto_approve_node_certificate_rotation(client: &Client, t: &ApiTimeouts, out: &mut (dyn Write + Send)) -> Result<()> {
     writeln!(out, "[bootstrap-token] Configured RBAC rules to allow certificate rotation for all node client certificates in the cluster")?;
     apply::apply_cluster_role_binding(client, &node_autoapprove_certificate_rotation_binding(), t).await
 }
 
 /// Upstream `AllowAPIServerToAccessKubeletAPI`.
-pub async fn allow_apiserver_to_access_kubelet_api(client: &Client, t: &ApiTimeouts, out: &mut dyn Write) -> Result<()> {
+pub async fn allow_apiserver_to_access_kubelet_api(client: &Client, t: &ApiTimeouts, out: &mut (dyn Write + Send)) -> Result<()> {
     writeln!(out, "[bootstrap-token] Configured RBAC rules to allow the API server kubelet client certificate to access the kubelet API")?;
     apply::apply_cluster_role_binding(client, &apiserver_kubelet_client_binding(), t).await
 }
 
 /// Upstream `CreateBootstrapConfigMapIfNotExists` (which, despite its name, creates or updates
 /// the ConfigMap in v1.37.2).
-pub async fn create_bootstrap_config_map(client: &Client, admin: &KubeConfig, t: &ApiTimeouts, out: &mut dyn Write) -> Result<()> {
+pub async fn create_bootstrap_config_map(client: &Client, admin: &KubeConfig, t: &ApiTimeouts, out: &mut (dyn Write + Send)) -> Result<()> {
     writeln!(out, "[bootstrap-token] Creating the \"{CLUSTER_INFO_CONFIG_MAP}\" ConfigMap in the \"{NAMESPACE_PUBLIC}\" namespace")?;
     let kubeconfig = cluster_info_kubeconfig(admin)?;
     apply::apply_config_map(client, &cluster_info_config_map(&kubeconfig), t).await
@@ -252,7 +252,7 @@ pub async fn run_bootstrap_token_phase(
     tokens: &[BootstrapToken],
     opts: BootstrapTokenPhaseOptions,
     t: &ApiTimeouts,
-    out: &mut dyn Write,
+    out: &mut (dyn Write + Send),
 ) -> Result<()> {
     if !opts.skip_token_print
         && let Some(line) = using_tokens_line(tokens)

@@ -93,7 +93,7 @@ pub async fn mark_control_plane(
     node_name: &str,
     taints: Option<&[Taint]>,
     t: &ApiTimeouts,
-    out: &mut dyn Write,
+    out: &mut (dyn Write + Send),
 ) -> Result<()> {
     let taints = effective_taints(taints);
     writeln!(

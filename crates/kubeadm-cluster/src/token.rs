@@ -247,7 +247,7 @@ pub fn token_id_of_argument(arg: &str) -> Result<String> {
 
 /// `token delete <id|token>...` (upstream `RunDeleteTokens`): deletes each token's Secret in
 /// order, printing `bootstrap token "<id>" deleted`; stops at the first failure.
-pub async fn delete_tokens(client: &Client, ids_or_tokens: &[String], out: &mut dyn Write) -> Result<()> {
+pub async fn delete_tokens(client: &Client, ids_or_tokens: &[String], out: &mut (dyn Write + Send)) -> Result<()> {
     let api: Api<Secret> = Api::namespaced(client.clone(), crate::bootstrap::NAMESPACE_SYSTEM);
     for arg in ids_or_tokens {
         let id = token_id_of_argument(arg)?;

@@ -50,7 +50,7 @@ pub fn kubeadm_config_config_map(cluster_configuration_yaml: &str) -> ConfigMap 
 /// ConfigMap "kubeadm-config" in the "kube-system" Namespace`, creates the ConfigMap (or replaces
 /// its `ClusterConfiguration` key, keeping other keys), then the Role and RoleBinding
 /// `kubeadm:nodes-kubeadm-config` (default node token group + `system:nodes`).
-pub async fn upload_configuration(client: &Client, cfg: &ClusterConfiguration, t: &ApiTimeouts, out: &mut dyn Write) -> Result<()> {
+pub async fn upload_configuration(client: &Client, cfg: &ClusterConfiguration, t: &ApiTimeouts, out: &mut (dyn Write + Send)) -> Result<()> {
     writeln!(
         out,
         "[upload-config] Storing the configuration used in ConfigMap \"{}\" in the \"{NAMESPACE_SYSTEM}\" Namespace",
@@ -135,7 +135,7 @@ pub async fn upload_kubelet_config(
     kubelet_yaml: &str,
     user_supplied: bool,
     t: &ApiTimeouts,
-    out: &mut dyn Write,
+    out: &mut (dyn Write + Send),
 ) -> Result<()> {
     writeln!(
         out,
