@@ -33,7 +33,7 @@ pub fn target_of<K: Resource>(obj: &K) -> String {
 }
 
 fn api_error<K: Resource<DynamicType = ()>>(verb: &'static str, obj: &K, source: kube::Error) -> Error {
-    Error::Api { verb, kind: K::kind(&()).into_owned(), target: target_of(obj), source }
+    Error::Api { verb, kind: K::kind(&()).into_owned(), target: target_of(obj), source: Box::new(source) }
 }
 
 /// Upstream `CreateOrUpdate`: create `obj`; if it exists, update it; retry every failure until

@@ -115,14 +115,14 @@ pub async fn client_from_kubeconfig(config: &KubeConfig, what: &str, timeouts: &
     }
     let yaml = config.to_yaml().map_err(|e| Error::InvalidKubeconfig(format!("{what}: {e}")))?;
     let kc = kube::config::Kubeconfig::from_yaml(&yaml)
-        .map_err(|source| Error::ClientKubeconfig { what: what.to_string(), source })?;
+        .map_err(|source| Error::ClientKubeconfig { what: what.to_string(), source: Box::new(source) })?;
     let mut cfg = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
         .await
-        .map_err(|source| Error::ClientKubeconfig { what: what.to_string(), source })?;
+        .map_err(|source| Error::ClientKubeconfig { what: what.to_string(), source: Box::new(source) })?;
     cfg.connect_timeout = Some(timeouts.request);
     cfg.read_timeout = Some(timeouts.request);
     cfg.write_timeout = Some(timeouts.request);
-    Client::try_from(cfg).map_err(|source| Error::ClientConfig { what: what.to_string(), source })
+    Client::try_from(cfg).map_err(|source| Error::ClientConfig { what: what.to_string(), source: Box::new(source) })
 }
 
 /// A client from a kubeconfig file (upstream `kubeconfigutil.ClientSetFromFile`), optionally
@@ -176,7 +176,7 @@ pub async fn ensure_admin_cluster_role_binding_with(
                     verb: "create",
                     kind: "ClusterRoleBinding".into(),
                     target: format!("{name:?}"),
-                    source,
+                    source: Box::new(source),
                 }),
             }
         }
@@ -204,7 +204,7 @@ pub async fn ensure_admin_cluster_role_binding_with(
                     verb: "create (with super-admin.conf)",
                     kind: "ClusterRoleBinding".into(),
                     target: format!("{name:?}"),
-                    source,
+                    source: Box::new(source),
                 }),
             }
         }

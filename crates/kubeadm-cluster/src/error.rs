@@ -25,18 +25,18 @@ pub enum Error {
     ClientConfig {
         /// Which kubeconfig.
         what: String,
-        /// kube-rs error.
+        /// kube-rs error (boxed: it is large).
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     /// Building a client from a kubeconfig failed while parsing it with kube-rs.
     #[error("failed to create API client configuration from kubeconfig ({what})")]
     ClientKubeconfig {
         /// Which kubeconfig.
         what: String,
-        /// kube-rs error.
+        /// kube-rs error (boxed: it is large).
         #[source]
-        source: kube::config::KubeconfigError,
+        source: Box<kube::config::KubeconfigError>,
     },
     /// An API call failed (after retries, where upstream retries).
     #[error("unable to {verb} {kind} {target}")]
@@ -47,9 +47,9 @@ pub enum Error {
         kind: String,
         /// `namespace/name` or `name` (cluster-scoped), quoted.
         target: String,
-        /// kube-rs error.
+        /// kube-rs error (boxed: it is large).
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     /// A retry loop ran out of time before its first attempt could finish (no API error seen).
     #[error("timed out after {timeout:?} waiting to {what}")]
@@ -135,7 +135,10 @@ impl Error {
     /// The API status code, when this is an API error answered by the server.
     pub fn status_code(&self) -> Option<u16> {
         match self {
-            Error::Api { source: kube::Error::Api(s), .. } => Some(s.code),
+            Error::Api { source, .. } => match source.as_ref() {
+                kube::Error::Api(s) => Some(s.code),
+                _ => None,
+            },
             Error::Context { source, .. } => source.status_code(),
             _ => None,
         }

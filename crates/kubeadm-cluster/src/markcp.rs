@@ -125,7 +125,7 @@ where
                 Ok(n) => n,
                 Err(e) => {
                     let not_found = is_not_found(&e);
-                    let err = Error::Api { verb: "get", kind: "Node".into(), target: format!("{node_name:?}"), source: e };
+                    let err = Error::Api { verb: "get", kind: "Node".into(), target: format!("{node_name:?}"), source: Box::new(e) };
                     return if not_found { Attempt::Wait } else { Attempt::Retry(err) };
                 }
             };
@@ -136,7 +136,7 @@ where
             match api.patch(node_name, &PatchParams::default(), &Patch::Strategic(&patch)).await {
                 Ok(_) => Attempt::Done(()),
                 Err(e) => Attempt::Retry(
-                    Error::Api { verb: "patch", kind: "Node".into(), target: format!("{node_name:?}"), source: e }
+                    Error::Api { verb: "patch", kind: "Node".into(), target: format!("{node_name:?}"), source: Box::new(e) }
                         .context(format!("error patching Node {node_name:?}")),
                 ),
             }

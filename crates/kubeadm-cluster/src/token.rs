@@ -231,7 +231,7 @@ pub async fn list_tokens(client: &Client) -> Result<Vec<Result<TokenInfo>>> {
     let api: Api<Secret> = Api::namespaced(client.clone(), crate::bootstrap::NAMESPACE_SYSTEM);
     let lp = ListParams::default().fields(&format!("type={SECRET_TYPE_BOOTSTRAP_TOKEN}"));
     let list = api.list(&lp).await.map_err(|source| {
-        Error::Api { verb: "list", kind: "Secret".into(), target: "\"kube-system\"".into(), source }
+        Error::Api { verb: "list", kind: "Secret".into(), target: "\"kube-system\"".into(), source: Box::new(source) }
             .context("failed to list bootstrap tokens")
     })?;
     Ok(list.items.iter().map(token_from_secret).collect())
@@ -253,7 +253,7 @@ pub async fn delete_tokens(client: &Client, ids_or_tokens: &[String], out: &mut 
         let id = token_id_of_argument(arg)?;
         let name = token_secret_name(&id);
         api.delete(&name, &DeleteParams::default()).await.map_err(|source| {
-            Error::Api { verb: "delete", kind: "Secret".into(), target: format!("\"kube-system/{name}\""), source }
+            Error::Api { verb: "delete", kind: "Secret".into(), target: format!("\"kube-system/{name}\""), source: Box::new(source) }
                 .context(format!("failed to delete bootstrap token {id:?}"))
         })?;
         writeln!(out, "bootstrap token {id:?} deleted")?;

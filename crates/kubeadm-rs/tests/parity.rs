@@ -58,14 +58,21 @@ fn nix_uid_is_root() -> bool {
 /// namespace in which `root/etc-kubernetes` is bound over /etc/kubernetes.
 fn generate(tool: &Path, case_dir: &Path, root: &Path) -> Result<String, String> {
     let etc = root.join("etc-kubernetes");
-    fs::create_dir_all(&etc).map_err(|e| e.to_string())?;
-    // The bind mount needs a mount point; an empty /etc/kubernetes is what a kubeadm host has anyway.
-    fs::create_dir_all("/etc/kubernetes").map_err(|e| format!("create /etc/kubernetes: {e}"))?;
+    let etcd_data = root.join("var-lib-etcd");
+    for dir in [&etc, &etcd_data] {
+        fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
+    // The bind mounts need mount points; an empty /etc/kubernetes and /var/lib/etcd are what a
+    // kubeadm host has anyway (the test bed creates the same ones).
+    for mount_point in ["/etc/kubernetes", "/var/lib/etcd"] {
+        fs::create_dir_all(mount_point).map_err(|e| format!("create {mount_point}: {e}"))?;
+    }
     let cfg_text = fs::read_to_string(case_dir.join("config.yaml")).map_err(|e| e.to_string())?;
     let cfg = root.join("config.yaml");
     fs::write(&cfg, cfg_text.replace("@CASE_DIR@", &case_dir.display().to_string()))
         .map_err(|e| e.to_string())?;
-    let mut script = String::from("set -eu\nmount --bind \"$1\" /etc/kubernetes\n");
+    let mut script =
+        String::from("set -eu\nmount --bind \"$1\" /etc/kubernetes\nmount --bind \"$4\" /var/lib/etcd\n");
     for phase in PHASES {
         script.push_str(&format!("\"$2\" init phase {phase} --config \"$3\"\n"));
     }
@@ -74,6 +81,7 @@ fn generate(tool: &Path, case_dir: &Path, root: &Path) -> Result<String, String>
         .arg(&etc)
         .arg(tool)
         .arg(&cfg)
+        .arg(&etcd_data)
         .env_clear()
         .env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
         .env("HOME", "/root")
@@ -277,7 +285,14 @@ fn parity_case(case: &str) {
     let rs_root = scratch.path().join("kubeadm-rs");
     let up_out = generate(&upstream_bin, &case_dir, &up_root).unwrap_or_else(|e| panic!("upstream: {e}"));
     let rs_out = generate(&ours, &case_dir, &rs_root).unwrap_or_else(|e| panic!("kubeadm-rs: {e}"));
-    let report = compare(&up_root.join("etc-kubernetes"), &rs_root.join("etc-kubernetes"));
+    let mut report = compare(&up_root.join("etc-kubernetes"), &rs_root.join("etc-kubernetes"));
+    let mode = |root: &Path| {
+        fs::metadata(root.join("var-lib-etcd")).map(|m| format!("{:o}", m.permissions().mode() & 0o7777))
+            .unwrap_or_else(|e| e.to_string())
+    };
+    if mode(&up_root) != mode(&rs_root) {
+        report += &format!("mode of the etcd data dir: upstream {}, kubeadm-rs {}\n", mode(&up_root), mode(&rs_root));
+    }
     assert!(
         report.is_empty(),
         "case {case}: kubeadm-rs differs from upstream kubeadm:\n{report}\n--- upstream output:\n{up_out}\n--- kubeadm-rs output:\n{rs_out}"
