@@ -32,8 +32,17 @@ pub fn target_of<K: Resource>(obj: &K) -> String {
     }
 }
 
-fn api_error<K: Resource<DynamicType = ()>>(verb: &'static str, obj: &K, source: kube::Error) -> Error {
-    Error::Api { verb, kind: K::kind(&()).into_owned(), target: target_of(obj), source: Box::new(source) }
+fn api_error<K: Resource<DynamicType = ()>>(
+    verb: &'static str,
+    obj: &K,
+    source: kube::Error,
+) -> Error {
+    Error::Api {
+        verb,
+        kind: K::kind(&()).into_owned(),
+        target: target_of(obj),
+        source: Box::new(source),
+    }
 }
 
 /// Upstream `CreateOrUpdate`: create `obj`; if it exists, update it; retry every failure until
@@ -43,45 +52,62 @@ where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + Debug,
 {
     let name = obj.name_any();
-    poll_until_timeout(&format!("create or update {}", target_of(obj)), timeouts.retry_interval, timeouts.api_call, || async {
-        match api.create(&PostParams::default(), obj).await {
-            Ok(_) => Attempt::Done(()),
-            Err(e) if is_already_exists(&e) => match api.replace(&name, &PostParams::default(), obj).await {
+    poll_until_timeout(
+        &format!("create or update {}", target_of(obj)),
+        timeouts.retry_interval,
+        timeouts.api_call,
+        || async {
+            match api.create(&PostParams::default(), obj).await {
                 Ok(_) => Attempt::Done(()),
-                Err(e) => Attempt::Retry(api_error("update", obj, e)),
-            },
-            Err(e) => Attempt::Retry(api_error("create", obj, e)),
-        }
-    })
+                Err(e) if is_already_exists(&e) => {
+                    match api.replace(&name, &PostParams::default(), obj).await {
+                        Ok(_) => Attempt::Done(()),
+                        Err(e) => Attempt::Retry(api_error("update", obj, e)),
+                    }
+                }
+                Err(e) => Attempt::Retry(api_error("create", obj, e)),
+            }
+        },
+    )
     .await
 }
 
 /// Upstream `CreateOrMutate`: create `obj`; if it exists, fetch the current object, call `mutate`
 /// on it and update it (with its resourceVersion, so a concurrent change makes it retry).
-pub async fn create_or_mutate<K, M>(api: &Api<K>, obj: &K, timeouts: &ApiTimeouts, mutate: M) -> Result<()>
+pub async fn create_or_mutate<K, M>(
+    api: &Api<K>,
+    obj: &K,
+    timeouts: &ApiTimeouts,
+    mutate: M,
+) -> Result<()>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + Debug,
     M: Fn(&mut K),
 {
     let name = obj.name_any();
     let mutate = &mutate;
-    poll_until_timeout(&format!("create or mutate {}", target_of(obj)), timeouts.retry_interval, timeouts.api_call, || async {
-        match api.create(&PostParams::default(), obj).await {
-            Ok(_) => Attempt::Done(()),
-            Err(e) if is_already_exists(&e) => {
-                let mut current = match api.get(&name).await {
-                    Ok(c) => c,
-                    Err(e) => return Attempt::Retry(api_error("get", obj, e)),
-                };
-                mutate(&mut current);
-                match api.replace(&name, &PostParams::default(), &current).await {
-                    Ok(_) => Attempt::Done(()),
-                    Err(e) => Attempt::Retry(api_error("update", obj, e)),
+    poll_until_timeout(
+        &format!("create or mutate {}", target_of(obj)),
+        timeouts.retry_interval,
+        timeouts.api_call,
+        || async {
+            match api.create(&PostParams::default(), obj).await {
+                Ok(_) => Attempt::Done(()),
+                Err(e) if is_already_exists(&e) => {
+                    let mut current = match api.get(&name).await {
+                        Ok(c) => c,
+                        Err(e) => return Attempt::Retry(api_error("get", obj, e)),
+                    };
+                    mutate(&mut current);
+                    match api.replace(&name, &PostParams::default(), &current).await {
+                        Ok(_) => Attempt::Done(()),
+                        Err(e) => Attempt::Retry(api_error("update", obj, e)),
+                    }
                 }
+                Err(e) => Attempt::Retry(api_error("create", obj, e)),
             }
-            Err(e) => Attempt::Retry(api_error("create", obj, e)),
-        }
-    })
+        },
+    )
     .await
 }
 
@@ -91,16 +117,21 @@ where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + Debug,
 {
     let name = obj.name_any();
-    poll_until_timeout(&format!("create {}", target_of(obj)), timeouts.retry_interval, timeouts.api_call, || async {
-        match api.get(&name).await {
-            Ok(_) => Attempt::Done(()),
-            Err(e) if is_not_found(&e) => match api.create(&PostParams::default(), obj).await {
+    poll_until_timeout(
+        &format!("create {}", target_of(obj)),
+        timeouts.retry_interval,
+        timeouts.api_call,
+        || async {
+            match api.get(&name).await {
                 Ok(_) => Attempt::Done(()),
-                Err(e) => Attempt::Retry(api_error("create", obj, e)),
-            },
-            Err(e) => Attempt::Retry(api_error("get", obj, e)),
-        }
-    })
+                Err(e) if is_not_found(&e) => match api.create(&PostParams::default(), obj).await {
+                    Ok(_) => Attempt::Done(()),
+                    Err(e) => Attempt::Retry(api_error("create", obj, e)),
+                },
+                Err(e) => Attempt::Retry(api_error("get", obj, e)),
+            }
+        },
+    )
     .await
 }
 
@@ -110,7 +141,10 @@ pub fn namespaced_api<K>(client: &Client, obj: &K) -> Api<K>
 where
     K: Resource<DynamicType = (), Scope = NamespaceResourceScope>,
 {
-    Api::namespaced(client.clone(), obj.meta().namespace.as_deref().unwrap_or("default"))
+    Api::namespaced(
+        client.clone(),
+        obj.meta().namespace.as_deref().unwrap_or("default"),
+    )
 }
 
 macro_rules! namespaced_apply {
@@ -170,11 +204,21 @@ mod tests {
     #[test]
     fn targets() {
         let cm = ConfigMap {
-            metadata: ObjectMeta { name: Some("a".into()), namespace: Some("kube-system".into()), ..Default::default() },
+            metadata: ObjectMeta {
+                name: Some("a".into()),
+                namespace: Some("kube-system".into()),
+                ..Default::default()
+            },
             ..Default::default()
         };
         assert_eq!(target_of(&cm), "\"kube-system/a\"");
-        let crb = ClusterRoleBinding { metadata: ObjectMeta { name: Some("b".into()), ..Default::default() }, ..Default::default() };
+        let crb = ClusterRoleBinding {
+            metadata: ObjectMeta {
+                name: Some("b".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
         assert_eq!(target_of(&crb), "\"b\"");
     }
 }

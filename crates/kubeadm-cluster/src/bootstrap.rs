@@ -7,7 +7,9 @@
 use std::io::Write;
 
 use k8s_openapi::api::core::v1::ConfigMap;
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{
+    ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Client;
 use kubeadm_api::constants;
@@ -35,27 +37,49 @@ pub const BOOTSTRAP_SIGNER_CLUSTER_ROLE_NAME: &str = "kubeadm:bootstrap-signer-c
 pub const ANONYMOUS_USER: &str = "system:anonymous";
 
 fn meta(name: &str, namespace: Option<&str>) -> ObjectMeta {
-    ObjectMeta { name: Some(name.into()), namespace: namespace.map(Into::into), ..Default::default() }
+    ObjectMeta {
+        name: Some(name.into()),
+        namespace: namespace.map(Into::into),
+        ..Default::default()
+    }
 }
 
 /// An RBAC subject of kind Group, as upstream sends it (no `apiGroup`; the API server defaults
 /// it to `rbac.authorization.k8s.io`).
 pub fn group_subject(name: &str) -> Subject {
-    Subject { api_group: None, kind: "Group".into(), name: name.into(), namespace: None }
+    Subject {
+        api_group: None,
+        kind: "Group".into(),
+        name: name.into(),
+        namespace: None,
+    }
 }
 
 /// An RBAC subject of kind User (no `apiGroup`, as upstream).
 pub fn user_subject(name: &str) -> Subject {
-    Subject { api_group: None, kind: "User".into(), name: name.into(), namespace: None }
+    Subject {
+        api_group: None,
+        kind: "User".into(),
+        name: name.into(),
+        namespace: None,
+    }
 }
 
 fn role_ref(kind: &str, name: &str) -> RoleRef {
-    RoleRef { api_group: Some(RBAC_GROUP.into()), kind: kind.into(), name: name.into() }
+    RoleRef {
+        api_group: Some(RBAC_GROUP.into()),
+        kind: kind.into(),
+        name: name.into(),
+    }
 }
 
 /// A ClusterRoleBinding `name` -> ClusterRole `role` for `subjects`.
 pub fn cluster_role_binding(name: &str, role: &str, subjects: Vec<Subject>) -> ClusterRoleBinding {
-    ClusterRoleBinding { metadata: meta(name, None), role_ref: role_ref("ClusterRole", role), subjects: Some(subjects) }
+    ClusterRoleBinding {
+        metadata: meta(name, None),
+        role_ref: role_ref("ClusterRole", role),
+        subjects: Some(subjects),
+    }
 }
 
 /// A Role allowing `get` on the ConfigMaps (or other `resource`) named `resource_names`.
@@ -74,7 +98,11 @@ pub fn get_role(name: &str, namespace: &str, resource: &str, resource_names: &[&
 
 /// A RoleBinding `name` -> Role `name` in `namespace` for `subjects`.
 pub fn role_binding(name: &str, namespace: &str, subjects: Vec<Subject>) -> RoleBinding {
-    RoleBinding { metadata: meta(name, Some(namespace)), role_ref: role_ref("Role", name), subjects: Some(subjects) }
+    RoleBinding {
+        metadata: meta(name, Some(namespace)),
+        role_ref: role_ref("Role", name),
+        subjects: Some(subjects),
+    }
 }
 
 /// ClusterRole `kubeadm:get-nodes` (get nodes).
@@ -134,7 +162,9 @@ pub fn apiserver_kubelet_client_binding() -> ClusterRoleBinding {
     cluster_role_binding(
         constants::KUBELET_API_ADMIN_CLUSTER_ROLE_BINDING_NAME,
         constants::KUBELET_API_ADMIN_CLUSTER_ROLE_NAME,
-        vec![user_subject(constants::API_SERVER_KUBELET_CLIENT_CERT_COMMON_NAME)],
+        vec![user_subject(
+            constants::API_SERVER_KUBELET_CLIENT_CERT_COMMON_NAME,
+        )],
     )
 }
 
@@ -145,25 +175,45 @@ pub fn cluster_info_kubeconfig(admin: &KubeConfig) -> Result<String> {
     let ctx = admin
         .context(&admin.current_context)
         .ok_or_else(|| Error::InvalidKubeconfig("invalid kubeconfig".into()))?;
-    let mut cluster = admin
-        .cluster(&ctx.cluster)
-        .cloned()
-        .ok_or_else(|| Error::InvalidKubeconfig(format!("cluster {:?} of the current context not found", ctx.cluster)))?;
+    let mut cluster = admin.cluster(&ctx.cluster).cloned().ok_or_else(|| {
+        Error::InvalidKubeconfig(format!(
+            "cluster {:?} of the current context not found",
+            ctx.cluster
+        ))
+    })?;
     if !cluster.certificate_authority.is_empty() {
         let path = std::path::PathBuf::from(&cluster.certificate_authority);
-        let data = std::fs::read(&path).map_err(|e| Error::Kubeconfig { path, message: e.to_string() })?;
+        let data = std::fs::read(&path).map_err(|e| Error::Kubeconfig {
+            path,
+            message: e.to_string(),
+        })?;
         cluster.certificate_authority_data = Some(data);
         cluster.certificate_authority = String::new();
     }
-    let cfg = KubeConfig { clusters: vec![NamedCluster { name: String::new(), cluster }], ..Default::default() };
-    cfg.to_yaml().map_err(|e| Error::Marshal { what: "cluster-info kubeconfig".into(), message: e.to_string() })
+    let cfg = KubeConfig {
+        clusters: vec![NamedCluster {
+            name: String::new(),
+            cluster,
+        }],
+        ..Default::default()
+    };
+    cfg.to_yaml().map_err(|e| Error::Marshal {
+        what: "cluster-info kubeconfig".into(),
+        message: e.to_string(),
+    })
 }
 
 /// The `kube-public/cluster-info` ConfigMap with the given kubeconfig.
 pub fn cluster_info_config_map(kubeconfig: &str) -> ConfigMap {
     ConfigMap {
         metadata: meta(CLUSTER_INFO_CONFIG_MAP, Some(NAMESPACE_PUBLIC)),
-        data: Some([(CLUSTER_INFO_KUBECONFIG_KEY.to_string(), kubeconfig.to_string())].into()),
+        data: Some(
+            [(
+                CLUSTER_INFO_KUBECONFIG_KEY.to_string(),
+                kubeconfig.to_string(),
+            )]
+            .into(),
+        ),
         ..Default::default()
     }
 }
@@ -171,8 +221,17 @@ pub fn cluster_info_config_map(kubeconfig: &str) -> ConfigMap {
 /// Role + RoleBinding `kube-public/kubeadm:bootstrap-signer-clusterinfo` (anonymous get of cluster-info).
 pub fn cluster_info_rbac() -> (Role, RoleBinding) {
     (
-        get_role(BOOTSTRAP_SIGNER_CLUSTER_ROLE_NAME, NAMESPACE_PUBLIC, "configmaps", &[CLUSTER_INFO_CONFIG_MAP]),
-        role_binding(BOOTSTRAP_SIGNER_CLUSTER_ROLE_NAME, NAMESPACE_PUBLIC, vec![user_subject(ANONYMOUS_USER)]),
+        get_role(
+            BOOTSTRAP_SIGNER_CLUSTER_ROLE_NAME,
+            NAMESPACE_PUBLIC,
+            "configmaps",
+            &[CLUSTER_INFO_CONFIG_MAP],
+        ),
+        role_binding(
+            BOOTSTRAP_SIGNER_CLUSTER_ROLE_NAME,
+            NAMESPACE_PUBLIC,
+            vec![user_subject(ANONYMOUS_USER)],
+        ),
     )
 }
 
@@ -180,7 +239,10 @@ pub fn cluster_info_rbac() -> (Role, RoleBinding) {
 /// [a b]` for several); `None` when there are none. Contains the token secrets: print only
 /// when `--skip-token-print` is not set.
 pub fn using_tokens_line(tokens: &[BootstrapToken]) -> Option<String> {
-    let t: Vec<String> = tokens.iter().map(|t| t.token.as_ref().map(|s| s.expose()).unwrap_or_default()).collect();
+    let t: Vec<String> = tokens
+        .iter()
+        .map(|t| t.token.as_ref().map(|s| s.expose()).unwrap_or_default())
+        .collect();
     match t.len() {
         0 => None,
         1 => Some(format!("[bootstrap-token] Using token: {}", t[0])),
@@ -189,40 +251,84 @@ pub fn using_tokens_line(tokens: &[BootstrapToken]) -> Option<String> {
 }
 
 /// Upstream `AllowBootstrapTokensToGetNodes`.
-pub async fn allow_bootstrap_tokens_to_get_nodes(client: &Client, t: &ApiTimeouts, out: &mut (dyn Write + Send)) -> Result<()> {
-    writeln!(out, "[bootstrap-token] Configured RBAC rules to allow Node Bootstrap tokens to get nodes")?;
+pub async fn allow_bootstrap_tokens_to_get_nodes(
+    client: &Client,
+    t: &ApiTimeouts,
+    out: &mut (dyn Write + Send),
+) -> Result<()> {
+    writeln!(
+        out,
+        "[bootstrap-token] Configured RBAC rules to allow Node Bootstrap tokens to get nodes"
+    )?;
     apply::apply_cluster_role(client, &get_nodes_cluster_role(), t).await?;
     apply::apply_cluster_role_binding(client, &get_nodes_cluster_role_binding(), t).await
 }
 
 /// Upstream `AllowBootstrapTokensToPostCSRs`.
-pub async fn allow_bootstrap_tokens_to_post_csrs(client: &Client, t: &ApiTimeouts, out: &mut (dyn Write + Send)) -> Result<()> {
-    writeln!(out, "[bootstrap-token] Configured RBAC rules to allow Node Bootstrap tokens to post CSRs in order for nodes to get long term certificate credentials")?;
+pub async fn allow_bootstrap_tokens_to_post_csrs(
+    client: &Client,
+    t: &ApiTimeouts,
+    out: &mut (dyn Write + Send),
+) -> Result<()> {
+    writeln!(
+        out,
+        "[bootstrap-token] Configured RBAC rules to allow Node Bootstrap tokens to post CSRs in order for nodes to get long term certificate credentials"
+    )?;
     apply::apply_cluster_role_binding(client, &kubelet_bootstrap_binding(), t).await
 }
 
 /// Upstream `AutoApproveNodeBootstrapTokens`.
-pub async fn auto_approve_node_bootstrap_tokens(client: &Client, t: &ApiTimeouts, out: &mut (dyn Write + Send)) -> Result<()> {
-    writeln!(out, "[bootstrap-token] Configured RBAC rules to allow the csrapprover controller automatically approve CSRs from a Node Bootstrap Token")?;
+pub async fn auto_approve_node_bootstrap_tokens(
+    client: &Client,
+    t: &ApiTimeouts,
+    out: &mut (dyn Write + Send),
+) -> Result<()> {
+    writeln!(
+        out,
+        "[bootstrap-token] Configured RBAC rules to allow the csrapprover controller automatically approve CSRs from a Node Bootstrap Token"
+    )?;
     apply::apply_cluster_role_binding(client, &node_autoapprove_bootstrap_binding(), t).await
 }
 
 /// Upstream `AutoApproveNodeCertificateRotation`.
-pub async fn auto_approve_node_certificate_rotation(client: &Client, t: &ApiTimeouts, out: &mut (dyn Write + Send)) -> Result<()> {
-    writeln!(out, "[bootstrap-token] Configured RBAC rules to allow certificate rotation for all node client certificates in the cluster")?;
-    apply::apply_cluster_role_binding(client, &node_autoapprove_certificate_rotation_binding(), t).await
+pub async fn auto_approve_node_certificate_rotation(
+    client: &Client,
+    t: &ApiTimeouts,
+    out: &mut (dyn Write + Send),
+) -> Result<()> {
+    writeln!(
+        out,
+        "[bootstrap-token] Configured RBAC rules to allow certificate rotation for all node client certificates in the cluster"
+    )?;
+    apply::apply_cluster_role_binding(client, &node_autoapprove_certificate_rotation_binding(), t)
+        .await
 }
 
 /// Upstream `AllowAPIServerToAccessKubeletAPI`.
-pub async fn allow_apiserver_to_access_kubelet_api(client: &Client, t: &ApiTimeouts, out: &mut (dyn Write + Send)) -> Result<()> {
-    writeln!(out, "[bootstrap-token] Configured RBAC rules to allow the API server kubelet client certificate to access the kubelet API")?;
+pub async fn allow_apiserver_to_access_kubelet_api(
+    client: &Client,
+    t: &ApiTimeouts,
+    out: &mut (dyn Write + Send),
+) -> Result<()> {
+    writeln!(
+        out,
+        "[bootstrap-token] Configured RBAC rules to allow the API server kubelet client certificate to access the kubelet API"
+    )?;
     apply::apply_cluster_role_binding(client, &apiserver_kubelet_client_binding(), t).await
 }
 
 /// Upstream `CreateBootstrapConfigMapIfNotExists` (which, despite its name, creates or updates
 /// the ConfigMap in v1.37.2).
-pub async fn create_bootstrap_config_map(client: &Client, admin: &KubeConfig, t: &ApiTimeouts, out: &mut (dyn Write + Send)) -> Result<()> {
-    writeln!(out, "[bootstrap-token] Creating the \"{CLUSTER_INFO_CONFIG_MAP}\" ConfigMap in the \"{NAMESPACE_PUBLIC}\" namespace")?;
+pub async fn create_bootstrap_config_map(
+    client: &Client,
+    admin: &KubeConfig,
+    t: &ApiTimeouts,
+    out: &mut (dyn Write + Send),
+) -> Result<()> {
+    writeln!(
+        out,
+        "[bootstrap-token] Creating the \"{CLUSTER_INFO_CONFIG_MAP}\" ConfigMap in the \"{NAMESPACE_PUBLIC}\" namespace"
+    )?;
     let kubeconfig = cluster_info_kubeconfig(admin)?;
     apply::apply_config_map(client, &cluster_info_config_map(&kubeconfig), t).await
 }
@@ -259,7 +365,10 @@ pub async fn run_bootstrap_token_phase(
     {
         writeln!(out, "{line}")?;
     }
-    writeln!(out, "[bootstrap-token] Configuring bootstrap tokens, cluster-info ConfigMap, RBAC Roles")?;
+    writeln!(
+        out,
+        "[bootstrap-token] Configuring bootstrap tokens, cluster-info ConfigMap, RBAC Roles"
+    )?;
     token::update_or_create_tokens(client, false, tokens, t).await?;
     allow_bootstrap_tokens_to_get_nodes(client, t, out).await?;
     allow_bootstrap_tokens_to_post_csrs(client, t, out).await?;
@@ -282,8 +391,14 @@ mod tests {
             json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "kubeadm:get-nodes"}, "rules": [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get"]}]})
         );
         let b = serde_json::to_value(node_autoapprove_certificate_rotation_binding()).unwrap();
-        assert_eq!(b["roleRef"]["name"], "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient");
-        assert_eq!(b["subjects"], json!([{"kind": "Group", "name": "system:nodes"}]));
+        assert_eq!(
+            b["roleRef"]["name"],
+            "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient"
+        );
+        assert_eq!(
+            b["subjects"],
+            json!([{"kind": "Group", "name": "system:nodes"}])
+        );
         let b = serde_json::to_value(apiserver_kubelet_client_binding()).unwrap();
         assert_eq!(b["metadata"]["name"], "kubeadm:apiserver-kubelet-client");
         assert_eq!(b["subjects"][0]["kind"], "User");
@@ -329,7 +444,8 @@ mod tests {
             "[bootstrap-token] Using token: abcdef.0123456789abcdef"
         );
         assert_eq!(
-            using_tokens_line(&[bt("abcdef.0123456789abcdef"), bt("bbcdef.0123456789abcdef")]).unwrap(),
+            using_tokens_line(&[bt("abcdef.0123456789abcdef"), bt("bbcdef.0123456789abcdef")])
+                .unwrap(),
             "[bootstrap-token] Using tokens: [abcdef.0123456789abcdef bbcdef.0123456789abcdef]"
         );
     }

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, RoleRef};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{Api, PostParams};
 use kube::Client;
+use kube::api::{Api, PostParams};
 use kubeadm_api::constants;
 use kubeadm_api::v1beta4::ApiEndpoint;
 use kubeadm_manifests::kubeconfig::Config as KubeConfig;
@@ -78,7 +78,12 @@ pub enum Attempt<T> {
 /// "return lastError": runs `f` at once, then every `interval` until `timeout` has passed; returns
 /// the first `Done`, a `Fail`, or the last `Retry` error when time is up (`Error::Timeout` with
 /// `what` when there was none).
-pub async fn poll_until_timeout<T, F, Fut>(what: &str, interval: Duration, timeout: Duration, mut f: F) -> Result<T>
+pub async fn poll_until_timeout<T, F, Fut>(
+    what: &str,
+    interval: Duration,
+    timeout: Duration,
+    mut f: F,
+) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Attempt<T>>,
@@ -95,7 +100,10 @@ where
         }
         let next = tokio::time::Instant::now() + interval;
         if next > deadline {
-            return Err(last.unwrap_or_else(|| Error::Timeout { what: what.to_string(), timeout }));
+            return Err(last.unwrap_or_else(|| Error::Timeout {
+                what: what.to_string(),
+                timeout,
+            }));
         }
         tokio::time::sleep_until(next).await;
     }
@@ -103,31 +111,60 @@ where
 
 /// Reads and parses a kubeconfig file.
 pub fn load_kubeconfig(path: &Path) -> Result<KubeConfig> {
-    let data = std::fs::read(path).map_err(|e| Error::Kubeconfig { path: path.to_path_buf(), message: e.to_string() })?;
-    KubeConfig::parse(&data).map_err(|e| Error::Kubeconfig { path: path.to_path_buf(), message: e.to_string() })
+    let data = std::fs::read(path).map_err(|e| Error::Kubeconfig {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    KubeConfig::parse(&data).map_err(|e| Error::Kubeconfig {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
 }
 
 /// A client for the current context of `config`, each request limited to `timeouts.request`.
 /// `what` names the kubeconfig in errors (e.g. its path).
-pub async fn client_from_kubeconfig(config: &KubeConfig, what: &str, timeouts: &ApiTimeouts) -> Result<Client> {
+pub async fn client_from_kubeconfig(
+    config: &KubeConfig,
+    what: &str,
+    timeouts: &ApiTimeouts,
+) -> Result<Client> {
     if config.context(&config.current_context).is_none() {
-        return Err(Error::InvalidKubeconfig(format!("{what}: current context {:?} not found", config.current_context)));
+        return Err(Error::InvalidKubeconfig(format!(
+            "{what}: current context {:?} not found",
+            config.current_context
+        )));
     }
-    let yaml = config.to_yaml().map_err(|e| Error::InvalidKubeconfig(format!("{what}: {e}")))?;
-    let kc = kube::config::Kubeconfig::from_yaml(&yaml)
-        .map_err(|source| Error::ClientKubeconfig { what: what.to_string(), source: Box::new(source) })?;
-    let mut cfg = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
-        .await
-        .map_err(|source| Error::ClientKubeconfig { what: what.to_string(), source: Box::new(source) })?;
+    let yaml = config
+        .to_yaml()
+        .map_err(|e| Error::InvalidKubeconfig(format!("{what}: {e}")))?;
+    let kc =
+        kube::config::Kubeconfig::from_yaml(&yaml).map_err(|source| Error::ClientKubeconfig {
+            what: what.to_string(),
+            source: Box::new(source),
+        })?;
+    let mut cfg =
+        kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+            .await
+            .map_err(|source| Error::ClientKubeconfig {
+                what: what.to_string(),
+                source: Box::new(source),
+            })?;
     cfg.connect_timeout = Some(timeouts.request);
     cfg.read_timeout = Some(timeouts.request);
     cfg.write_timeout = Some(timeouts.request);
-    Client::try_from(cfg).map_err(|source| Error::ClientConfig { what: what.to_string(), source: Box::new(source) })
+    Client::try_from(cfg).map_err(|source| Error::ClientConfig {
+        what: what.to_string(),
+        source: Box::new(source),
+    })
 }
 
 /// A client from a kubeconfig file (upstream `kubeconfigutil.ClientSetFromFile`), optionally
 /// pointed at the local API endpoint first (`PointKubeConfigToLocalAPIEndpoint`).
-pub async fn client_from_file(path: &Path, local_endpoint: Option<&ApiEndpoint>, timeouts: &ApiTimeouts) -> Result<Client> {
+pub async fn client_from_file(
+    path: &Path,
+    local_endpoint: Option<&ApiEndpoint>,
+    timeouts: &ApiTimeouts,
+) -> Result<Client> {
     let mut cfg = load_kubeconfig(path)?;
     if let Some(ep) = local_endpoint {
         kubeadm_manifests::kubeconfig::point_to_local_endpoint(&mut cfg, ep);
@@ -148,7 +185,9 @@ pub fn cluster_admins_binding() -> ClusterRoleBinding {
             kind: "ClusterRole".into(),
             name: "cluster-admin".into(),
         },
-        subjects: Some(vec![crate::bootstrap::group_subject(constants::CLUSTER_ADMINS_GROUP_AND_CLUSTER_ROLE_BINDING)]),
+        subjects: Some(vec![crate::bootstrap::group_subject(
+            constants::CLUSTER_ADMINS_GROUP_AND_CLUSTER_ROLE_BINDING,
+        )]),
     }
 }
 
@@ -164,23 +203,28 @@ pub async fn ensure_admin_cluster_role_binding_with(
     let crb = cluster_admins_binding();
     let name = constants::CLUSTER_ADMINS_GROUP_AND_CLUSTER_ROLE_BINDING;
     let api: Api<ClusterRoleBinding> = Api::all(admin.clone());
-    let exists = poll_until_timeout("create ClusterRoleBinding with admin.conf", timeouts.retry_interval, timeouts.api_call, || {
-        let api = api.clone();
-        let crb = crb.clone();
-        async move {
-            match api.create(&PostParams::default(), &crb).await {
-                Ok(_) => Attempt::Done(true),
-                Err(e) if is_forbidden(&e) => Attempt::Done(false),
-                Err(e) if is_already_exists(&e) => Attempt::Done(true),
-                Err(source) => Attempt::Retry(Error::Api {
-                    verb: "create",
-                    kind: "ClusterRoleBinding".into(),
-                    target: format!("{name:?}"),
-                    source: Box::new(source),
-                }),
+    let exists = poll_until_timeout(
+        "create ClusterRoleBinding with admin.conf",
+        timeouts.retry_interval,
+        timeouts.api_call,
+        || {
+            let api = api.clone();
+            let crb = crb.clone();
+            async move {
+                match api.create(&PostParams::default(), &crb).await {
+                    Ok(_) => Attempt::Done(true),
+                    Err(e) if is_forbidden(&e) => Attempt::Done(false),
+                    Err(e) if is_already_exists(&e) => Attempt::Done(true),
+                    Err(source) => Attempt::Retry(Error::Api {
+                        verb: "create",
+                        kind: "ClusterRoleBinding".into(),
+                        target: format!("{name:?}"),
+                        source: Box::new(source),
+                    }),
+                }
             }
-        }
-    })
+        },
+    )
     .await?;
     if exists {
         return Ok(admin);
@@ -191,24 +235,31 @@ pub async fn ensure_admin_cluster_role_binding_with(
             file: constants::SUPER_ADMIN_KUBECONFIG_FILE_NAME.to_string(),
         });
     };
-    tracing::debug!("creating the ClusterRoleBinding for the {name} Group by using super-admin.conf");
+    tracing::debug!(
+        "creating the ClusterRoleBinding for the {name} Group by using super-admin.conf"
+    );
     let api: Api<ClusterRoleBinding> = Api::all(super_admin);
-    poll_until_timeout("create ClusterRoleBinding with super-admin.conf", timeouts.retry_interval, timeouts.api_call, || {
-        let api = api.clone();
-        let crb = crb.clone();
-        async move {
-            match api.create(&PostParams::default(), &crb).await {
-                Ok(_) => Attempt::Done(()),
-                Err(e) if is_already_exists(&e) => Attempt::Done(()),
-                Err(source) => Attempt::Retry(Error::Api {
-                    verb: "create (with super-admin.conf)",
-                    kind: "ClusterRoleBinding".into(),
-                    target: format!("{name:?}"),
-                    source: Box::new(source),
-                }),
+    poll_until_timeout(
+        "create ClusterRoleBinding with super-admin.conf",
+        timeouts.retry_interval,
+        timeouts.api_call,
+        || {
+            let api = api.clone();
+            let crb = crb.clone();
+            async move {
+                match api.create(&PostParams::default(), &crb).await {
+                    Ok(_) => Attempt::Done(()),
+                    Err(e) if is_already_exists(&e) => Attempt::Done(()),
+                    Err(source) => Attempt::Retry(Error::Api {
+                        verb: "create (with super-admin.conf)",
+                        kind: "ClusterRoleBinding".into(),
+                        target: format!("{name:?}"),
+                        source: Box::new(source),
+                    }),
+                }
             }
-        }
-    })
+        },
+    )
     .await?;
     Ok(admin)
 }
@@ -240,11 +291,16 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn poll_returns_last_error_after_timeout() {
         let mut n = 0;
-        let r: Result<()> = poll_until_timeout("x", Duration::from_millis(500), Duration::from_secs(2), || {
-            n += 1;
-            let k = n;
-            async move { Attempt::Retry(Error::InvalidKubeconfig(format!("attempt {k}"))) }
-        })
+        let r: Result<()> = poll_until_timeout(
+            "x",
+            Duration::from_millis(500),
+            Duration::from_secs(2),
+            || {
+                n += 1;
+                let k = n;
+                async move { Attempt::Retry(Error::InvalidKubeconfig(format!("attempt {k}"))) }
+            },
+        )
         .await;
         // immediate + 4 ticks within 2s
         assert_eq!(n, 5);
@@ -254,15 +310,31 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn poll_done_and_wait() {
         let mut n = 0;
-        let r = poll_until_timeout("x", Duration::from_millis(500), Duration::from_secs(2), || {
-            n += 1;
-            let k = n;
-            async move { if k < 3 { Attempt::Wait } else { Attempt::Done(k) } }
-        })
+        let r = poll_until_timeout(
+            "x",
+            Duration::from_millis(500),
+            Duration::from_secs(2),
+            || {
+                n += 1;
+                let k = n;
+                async move {
+                    if k < 3 {
+                        Attempt::Wait
+                    } else {
+                        Attempt::Done(k)
+                    }
+                }
+            },
+        )
         .await;
         assert_eq!(r.unwrap(), 3);
-        let r: Result<()> =
-            poll_until_timeout("the thing", Duration::from_millis(500), Duration::from_secs(1), || async { Attempt::Wait }).await;
+        let r: Result<()> = poll_until_timeout(
+            "the thing",
+            Duration::from_millis(500),
+            Duration::from_secs(1),
+            || async { Attempt::Wait },
+        )
+        .await;
         assert!(matches!(r, Err(Error::Timeout { .. })));
     }
 

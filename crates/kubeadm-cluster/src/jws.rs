@@ -31,7 +31,12 @@ pub fn compute_detached_signature(content: &str, token_id: &str, token_secret: &
 
 /// `DetachedTokenIsValid(detachedToken, content, tokenID, tokenSecret)`: recompute and compare
 /// (in constant time).
-pub fn detached_token_is_valid(detached_token: &str, content: &str, token_id: &str, token_secret: &str) -> bool {
+pub fn detached_token_is_valid(
+    detached_token: &str,
+    content: &str,
+    token_id: &str,
+    token_secret: &str,
+) -> bool {
     let expected = compute_detached_signature(content, token_id, token_secret);
     let (a, b) = (expected.as_bytes(), detached_token.as_bytes());
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -48,15 +53,40 @@ mod tests {
     #[test]
     fn upstream_vectors() {
         let cases = [
-            (KUBECONFIG, "abcdef", "0123456789abcdef", "eyJhbGciOiJIUzI1NiIsImtpZCI6ImFiY2RlZiJ9..u_ZthThgN5w0Eb7-okkc3L3JWdhHWWdqdVndZMULVuY"),
-            ("", "abcdef", "0123456789abcdef", "eyJhbGciOiJIUzI1NiIsImtpZCI6ImFiY2RlZiJ9..MO2tlCpY1xB334qWeOe_XEv9c6DIMRNmKJZImOzY17k"),
-            ("hello", "zyx987", "q1w2e3r4t5y6u7i8", "eyJhbGciOiJIUzI1NiIsImtpZCI6Inp5eDk4NyJ9..gbGwZRN-C_JdPhw6-d2m3lRUXbAmSN54hMvsxCMTn5Y"),
+            (
+                KUBECONFIG,
+                "abcdef",
+                "0123456789abcdef",
+                "eyJhbGciOiJIUzI1NiIsImtpZCI6ImFiY2RlZiJ9..u_ZthThgN5w0Eb7-okkc3L3JWdhHWWdqdVndZMULVuY",
+            ),
+            (
+                "",
+                "abcdef",
+                "0123456789abcdef",
+                "eyJhbGciOiJIUzI1NiIsImtpZCI6ImFiY2RlZiJ9..MO2tlCpY1xB334qWeOe_XEv9c6DIMRNmKJZImOzY17k",
+            ),
+            (
+                "hello",
+                "zyx987",
+                "q1w2e3r4t5y6u7i8",
+                "eyJhbGciOiJIUzI1NiIsImtpZCI6Inp5eDk4NyJ9..gbGwZRN-C_JdPhw6-d2m3lRUXbAmSN54hMvsxCMTn5Y",
+            ),
         ];
         for (content, id, secret, want) in cases {
             assert_eq!(compute_detached_signature(content, id, secret), want);
             assert!(detached_token_is_valid(want, content, id, secret));
-            assert!(!detached_token_is_valid(want, &format!("{content} "), id, secret));
-            assert!(!detached_token_is_valid(want, content, id, "0000000000000000"));
+            assert!(!detached_token_is_valid(
+                want,
+                &format!("{content} "),
+                id,
+                secret
+            ));
+            assert!(!detached_token_is_valid(
+                want,
+                content,
+                id,
+                "0000000000000000"
+            ));
             assert!(!detached_token_is_valid("", content, id, secret));
         }
     }

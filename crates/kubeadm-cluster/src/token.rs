@@ -52,7 +52,10 @@ pub fn token_secret_name(id: &str) -> String {
 
 /// `IsValidBootstrapTokenID`: `[a-z0-9]{6}`.
 pub fn is_valid_token_id(id: &str) -> bool {
-    id.len() == 6 && id.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+    id.len() == 6
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
 }
 
 /// Go's `time.Time.Format(time.RFC3339)`: whole seconds, `Z` for UTC, else `+hh:mm`.
@@ -77,7 +80,11 @@ pub fn format_rfc3339(t: OffsetDateTime) -> String {
 }
 
 fn parse_rfc3339(field: &str, v: &str) -> Result<OffsetDateTime> {
-    OffsetDateTime::parse(v, &Rfc3339).map_err(|e| Error::Time { field: field.into(), value: v.into(), message: e.to_string() })
+    OffsetDateTime::parse(v, &Rfc3339).map_err(|e| Error::Time {
+        field: field.into(),
+        value: v.into(),
+        message: e.to_string(),
+    })
 }
 
 /// Upstream `encodeTokenSecretData`: `token-id`, `token-secret`, `description` (if any),
@@ -93,20 +100,32 @@ pub fn encode_token_secret_data(
     data.insert(BOOTSTRAP_TOKEN_ID_KEY.to_string(), b(&token.id));
     data.insert(BOOTSTRAP_TOKEN_SECRET_KEY.to_string(), b(&token.secret));
     if !bt.description.is_empty() {
-        data.insert(BOOTSTRAP_TOKEN_DESCRIPTION_KEY.to_string(), b(&bt.description));
+        data.insert(
+            BOOTSTRAP_TOKEN_DESCRIPTION_KEY.to_string(),
+            b(&bt.description),
+        );
     }
     if let Some(exp) = &bt.expires {
         let t = parse_rfc3339("expires", exp)?.to_offset(time::UtcOffset::UTC);
-        data.insert(BOOTSTRAP_TOKEN_EXPIRATION_KEY.to_string(), b(&format_rfc3339(t)));
+        data.insert(
+            BOOTSTRAP_TOKEN_EXPIRATION_KEY.to_string(),
+            b(&format_rfc3339(t)),
+        );
     } else if let Some(ttl) = bt.ttl.filter(|d| d.as_nanos() > 0) {
         let t = (now + time::Duration::nanoseconds(ttl.as_nanos())).to_offset(time::UtcOffset::UTC);
-        data.insert(BOOTSTRAP_TOKEN_EXPIRATION_KEY.to_string(), b(&format_rfc3339(t)));
+        data.insert(
+            BOOTSTRAP_TOKEN_EXPIRATION_KEY.to_string(),
+            b(&format_rfc3339(t)),
+        );
     }
     for u in &bt.usages {
         data.insert(format!("{BOOTSTRAP_TOKEN_USAGE_PREFIX}{u}"), b("true"));
     }
     if !bt.groups.is_empty() {
-        data.insert(BOOTSTRAP_TOKEN_EXTRA_GROUPS_KEY.to_string(), b(&bt.groups.join(",")));
+        data.insert(
+            BOOTSTRAP_TOKEN_EXTRA_GROUPS_KEY.to_string(),
+            b(&bt.groups.join(",")),
+        );
     }
     Ok(data)
 }
@@ -156,7 +175,9 @@ pub fn token_from_secret(secret: &Secret) -> Result<TokenInfo> {
     let name = secret.metadata.name.clone().unwrap_or_default();
     let id = get_data(secret, BOOTSTRAP_TOKEN_ID_KEY);
     if id.is_empty() {
-        return Err(Error::InvalidTokenSecret(format!("bootstrap Token Secret has no token-id data: {name}")));
+        return Err(Error::InvalidTokenSecret(format!(
+            "bootstrap Token Secret has no token-id data: {name}"
+        )));
     }
     if name != token_secret_name(&id) {
         return Err(Error::InvalidTokenSecret(format!(
@@ -166,7 +187,9 @@ pub fn token_from_secret(secret: &Secret) -> Result<TokenInfo> {
     }
     let sec = get_data(secret, BOOTSTRAP_TOKEN_SECRET_KEY);
     if sec.is_empty() {
-        return Err(Error::InvalidTokenSecret(format!("bootstrap Token Secret has no token-secret data: {name}")));
+        return Err(Error::InvalidTokenSecret(format!(
+            "bootstrap Token Secret has no token-secret data: {name}"
+        )));
     }
     let token = BootstrapTokenString::from_id_and_secret(&id, &sec).map_err(|_| {
         Error::InvalidTokenSecret(format!(
@@ -179,7 +202,9 @@ pub fn token_from_secret(secret: &Secret) -> Result<TokenInfo> {
         None
     } else {
         Some(OffsetDateTime::parse(&exp, &Rfc3339).map_err(|e| {
-            Error::InvalidTokenSecret(format!("can't parse expiration time of bootstrap token {name:?}: {e}"))
+            Error::InvalidTokenSecret(format!(
+                "can't parse expiration time of bootstrap token {name:?}: {e}"
+            ))
         })?)
     };
     let mut usages: Vec<String> = secret
@@ -196,13 +221,24 @@ pub fn token_from_secret(secret: &Secret) -> Result<TokenInfo> {
     } else {
         Vec::new()
     };
-    Ok(TokenInfo { token, description, expires, usages, groups })
+    Ok(TokenInfo {
+        token,
+        description,
+        expires,
+        usages,
+        groups,
+    })
 }
 
 /// Upstream `UpdateOrCreateTokens`: for each token, fail with "a token with id ... already
 /// exists" when `fail_if_exists` and its Secret exists, else create or update its Secret (retried
 /// until the API call timeout).
-pub async fn update_or_create_tokens(client: &Client, fail_if_exists: bool, tokens: &[BootstrapToken], t: &ApiTimeouts) -> Result<()> {
+pub async fn update_or_create_tokens(
+    client: &Client,
+    fail_if_exists: bool,
+    tokens: &[BootstrapToken],
+    t: &ApiTimeouts,
+) -> Result<()> {
     let api: Api<Secret> = Api::namespaced(client.clone(), crate::bootstrap::NAMESPACE_SYSTEM);
     for (i, bt) in tokens.iter().enumerate() {
         let token = bt.token.as_ref().ok_or(Error::MissingToken(i))?;
@@ -211,16 +247,22 @@ pub async fn update_or_create_tokens(client: &Client, fail_if_exists: bool, toke
             return Err(Error::TokenExists(token.id.clone()));
         }
         let secret = token_to_secret(bt, i, OffsetDateTime::now_utc())?;
-        apply::apply_secret(client, &secret, t)
-            .await
-            .map_err(|e| e.context(format!("failed to create or update bootstrap token with name {name}")))?;
+        apply::apply_secret(client, &secret, t).await.map_err(|e| {
+            e.context(format!(
+                "failed to create or update bootstrap token with name {name}"
+            ))
+        })?;
     }
     Ok(())
 }
 
 /// Upstream `CreateNewTokens` (`token create`): [`update_or_create_tokens`] failing on existing IDs.
 /// Validate first with `kubeadm_api::validation::validate_bootstrap_tokens`.
-pub async fn create_new_tokens(client: &Client, tokens: &[BootstrapToken], t: &ApiTimeouts) -> Result<()> {
+pub async fn create_new_tokens(
+    client: &Client,
+    tokens: &[BootstrapToken],
+    t: &ApiTimeouts,
+) -> Result<()> {
     update_or_create_tokens(client, true, tokens, t).await
 }
 
@@ -231,8 +273,13 @@ pub async fn list_tokens(client: &Client) -> Result<Vec<Result<TokenInfo>>> {
     let api: Api<Secret> = Api::namespaced(client.clone(), crate::bootstrap::NAMESPACE_SYSTEM);
     let lp = ListParams::default().fields(&format!("type={SECRET_TYPE_BOOTSTRAP_TOKEN}"));
     let list = api.list(&lp).await.map_err(|source| {
-        Error::Api { verb: "list", kind: "Secret".into(), target: "\"kube-system\"".into(), source: Box::new(source) }
-            .context("failed to list bootstrap tokens")
+        Error::Api {
+            verb: "list",
+            kind: "Secret".into(),
+            target: "\"kube-system\"".into(),
+            source: Box::new(source),
+        }
+        .context("failed to list bootstrap tokens")
     })?;
     Ok(list.items.iter().map(token_from_secret).collect())
 }
@@ -242,20 +289,33 @@ pub fn token_id_of_argument(arg: &str) -> Result<String> {
     if is_valid_token_id(arg) {
         return Ok(arg.to_string());
     }
-    BootstrapTokenString::parse(arg).map(|t| t.id).map_err(|_| Error::InvalidTokenArgument)
+    BootstrapTokenString::parse(arg)
+        .map(|t| t.id)
+        .map_err(|_| Error::InvalidTokenArgument)
 }
 
 /// `token delete <id|token>...` (upstream `RunDeleteTokens`): deletes each token's Secret in
 /// order, printing `bootstrap token "<id>" deleted`; stops at the first failure.
-pub async fn delete_tokens(client: &Client, ids_or_tokens: &[String], out: &mut (dyn Write + Send)) -> Result<()> {
+pub async fn delete_tokens(
+    client: &Client,
+    ids_or_tokens: &[String],
+    out: &mut (dyn Write + Send),
+) -> Result<()> {
     let api: Api<Secret> = Api::namespaced(client.clone(), crate::bootstrap::NAMESPACE_SYSTEM);
     for arg in ids_or_tokens {
         let id = token_id_of_argument(arg)?;
         let name = token_secret_name(&id);
-        api.delete(&name, &DeleteParams::default()).await.map_err(|source| {
-            Error::Api { verb: "delete", kind: "Secret".into(), target: format!("\"kube-system/{name}\""), source: Box::new(source) }
+        api.delete(&name, &DeleteParams::default())
+            .await
+            .map_err(|source| {
+                Error::Api {
+                    verb: "delete",
+                    kind: "Secret".into(),
+                    target: format!("\"kube-system/{name}\""),
+                    source: Box::new(source),
+                }
                 .context(format!("failed to delete bootstrap token {id:?}"))
-        })?;
+            })?;
         writeln!(out, "bootstrap token {id:?} deleted")?;
     }
     Ok(())
@@ -290,13 +350,21 @@ pub fn short_human_duration(d: time::Duration) -> String {
 
 fn pad(s: &str, w: usize) -> String {
     let n = s.chars().count();
-    if n >= w { s.to_string() } else { format!("{s}{}", " ".repeat(w - n)) }
+    if n >= w {
+        s.to_string()
+    } else {
+        format!("{s}{}", " ".repeat(w - n))
+    }
 }
 
 /// Go `text/tabwriter` with minwidth 10, padding 3, padchar ' ', no flags, over one block of
 /// lines whose cells are all tab-terminated except the last.
 fn tabwrite(lines: &[Vec<String>]) -> String {
-    let ncols = lines.iter().map(|l| l.len().saturating_sub(1)).max().unwrap_or(0);
+    let ncols = lines
+        .iter()
+        .map(|l| l.len().saturating_sub(1))
+        .max()
+        .unwrap_or(0);
     let mut widths = vec![10usize; ncols];
     for l in lines {
         for (j, c) in l.iter().take(l.len().saturating_sub(1)).enumerate() {
@@ -306,7 +374,11 @@ fn tabwrite(lines: &[Vec<String>]) -> String {
     let mut out = String::new();
     for l in lines {
         for (j, c) in l.iter().enumerate() {
-            if j + 1 < l.len() { out.push_str(&pad(c, widths[j])) } else { out.push_str(c) }
+            if j + 1 < l.len() {
+                out.push_str(&pad(c, widths[j]))
+            } else {
+                out.push_str(c)
+            }
         }
         out.push('\n');
     }
@@ -321,7 +393,14 @@ pub struct TokenTablePrinter {
 }
 
 /// The columns of the `token list` table.
-pub const TOKEN_TABLE_COLUMNS: [&str; 6] = ["TOKEN", "TTL", "EXPIRES", "USAGES", "DESCRIPTION", "EXTRA GROUPS"];
+pub const TOKEN_TABLE_COLUMNS: [&str; 6] = [
+    "TOKEN",
+    "TTL",
+    "EXPIRES",
+    "USAGES",
+    "DESCRIPTION",
+    "EXTRA GROUPS",
+];
 
 impl TokenTablePrinter {
     /// The text for one token (with the header the first time), `now` for the TTL column.
@@ -342,7 +421,13 @@ fn format_token_row(tok: &TokenInfo, now: OffsetDateTime) -> Vec<String> {
         Some(e) => (short_human_duration(e - now), format_rfc3339(e)),
         None => ("<forever>".to_string(), "<never>".to_string()),
     };
-    let or_none = |s: String| if s.is_empty() { "<none>".to_string() } else { s };
+    let or_none = |s: String| {
+        if s.is_empty() {
+            "<none>".to_string()
+        } else {
+            s
+        }
+    };
     vec![
         tok.token.expose(),
         pad(&ttl, 9),
@@ -383,7 +468,10 @@ impl std::fmt::Debug for OutputBootstrapToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The token secret is left out on purpose.
         let id = self.token.split('.').next().unwrap_or_default();
-        f.debug_struct("OutputBootstrapToken").field("id", &id).field("expires", &self.expires).finish_non_exhaustive()
+        f.debug_struct("OutputBootstrapToken")
+            .field("id", &id)
+            .field("expires", &self.expires)
+            .finish_non_exhaustive()
     }
 }
 
@@ -394,7 +482,9 @@ pub fn token_output_object(tok: &TokenInfo) -> OutputBootstrapToken {
         api_version: OUTPUT_API_VERSION.into(),
         token: tok.token.expose(),
         description: tok.description.clone(),
-        expires: tok.expires.map(|e| format_rfc3339(e.to_offset(time::UtcOffset::UTC))),
+        expires: tok
+            .expires
+            .map(|e| format_rfc3339(e.to_offset(time::UtcOffset::UTC))),
         usages: tok.usages.clone(),
         groups: tok.groups.clone(),
     }
@@ -407,7 +497,10 @@ pub fn token_output_json(tok: &TokenInfo) -> Result<String> {
     let mut buf = Vec::new();
     let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
     let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
-    serde::Serialize::serialize(&v, &mut ser).map_err(|e| Error::Marshal { what: "BootstrapToken".into(), message: e.to_string() })?;
+    serde::Serialize::serialize(&v, &mut ser).map_err(|e| Error::Marshal {
+        what: "BootstrapToken".into(),
+        message: e.to_string(),
+    })?;
     let s = String::from_utf8_lossy(&buf)
         .replace('<', "\\u003c")
         .replace('>', "\\u003e")
@@ -433,9 +526,16 @@ impl TokenYamlPrinter {
         // go-yaml quotes strings that would resolve as timestamps.
         if let Some(e) = tok.expires {
             let ts = format_rfc3339(e.to_offset(time::UtcOffset::UTC));
-            yaml = yaml.replace(&format!("\nexpires: {ts}\n"), &format!("\nexpires: \"{ts}\"\n"));
+            yaml = yaml.replace(
+                &format!("\nexpires: {ts}\n"),
+                &format!("\nexpires: \"{ts}\"\n"),
+            );
         }
-        if self.count > 1 { format!("---\n{yaml}") } else { yaml }
+        if self.count > 1 {
+            format!("---\n{yaml}")
+        } else {
+            yaml
+        }
     }
 }
 
@@ -457,7 +557,12 @@ mod tests {
     }
 
     fn data_strings(s: &Secret) -> BTreeMap<String, String> {
-        s.data.clone().unwrap().into_iter().map(|(k, v)| (k, String::from_utf8(v.0).unwrap())).collect()
+        s.data
+            .clone()
+            .unwrap()
+            .into_iter()
+            .map(|(k, v)| (k, String::from_utf8(v.0).unwrap()))
+            .collect()
     }
 
     #[test]
@@ -469,7 +574,10 @@ mod tests {
         assert_eq!(s.type_.as_deref(), Some("bootstrap.kubernetes.io/token"));
         let d = data_strings(&s);
         let want: BTreeMap<String, String> = [
-            ("auth-extra-groups", "system:bootstrappers:kubeadm:default-node-token"),
+            (
+                "auth-extra-groups",
+                "system:bootstrappers:kubeadm:default-node-token",
+            ),
             ("description", "hello"),
             ("expiration", "2026-11-29T10:00:00Z"),
             ("token-id", "abcdef"),
@@ -485,15 +593,25 @@ mod tests {
         // expires wins over ttl and is normalized to UTC; ttl 0 = no expiration; no groups/description.
         let mut b = bt();
         b.expires = Some("2030-01-02T03:04:05+02:00".into());
-        assert_eq!(data_strings(&token_to_secret(&b, 0, now).unwrap())["expiration"], "2030-01-02T01:04:05Z");
+        assert_eq!(
+            data_strings(&token_to_secret(&b, 0, now).unwrap())["expiration"],
+            "2030-01-02T01:04:05Z"
+        );
         let mut b = bt();
         b.ttl = Some(Duration::ZERO);
         b.groups.clear();
         b.description.clear();
         let d = data_strings(&token_to_secret(&b, 0, now).unwrap());
-        assert!(!d.contains_key("expiration") && !d.contains_key("auth-extra-groups") && !d.contains_key("description"));
+        assert!(
+            !d.contains_key("expiration")
+                && !d.contains_key("auth-extra-groups")
+                && !d.contains_key("description")
+        );
         let b = BootstrapToken::default();
-        assert!(matches!(token_to_secret(&b, 3, now), Err(Error::MissingToken(3))));
+        assert!(matches!(
+            token_to_secret(&b, 3, now),
+            Err(Error::MissingToken(3))
+        ));
     }
 
     #[test]
@@ -503,9 +621,15 @@ mod tests {
         let t = token_from_secret(&s).unwrap();
         assert_eq!(t.token.expose(), "abcdef.0123456789abcdef");
         assert_eq!(t.usages, vec!["authentication", "signing"]);
-        assert_eq!(t.groups, vec!["system:bootstrappers:kubeadm:default-node-token"]);
+        assert_eq!(
+            t.groups,
+            vec!["system:bootstrappers:kubeadm:default-node-token"]
+        );
         assert_eq!(t.expires, Some(datetime!(2026-11-29 10:00:00 UTC)));
-        assert!(!format!("{t:?}").contains("0123456789abcdef"), "Debug must redact");
+        assert!(
+            !format!("{t:?}").contains("0123456789abcdef"),
+            "Debug must redact"
+        );
 
         let mut bad = s.clone();
         bad.metadata.name = Some("bootstrap-token-zzzzzz".into());
@@ -515,9 +639,15 @@ mod tests {
         );
         let mut bad = s.clone();
         bad.data.as_mut().unwrap().remove("token-secret");
-        assert_eq!(token_from_secret(&bad).unwrap_err().to_string(), "bootstrap Token Secret has no token-secret data: bootstrap-token-abcdef");
+        assert_eq!(
+            token_from_secret(&bad).unwrap_err().to_string(),
+            "bootstrap Token Secret has no token-secret data: bootstrap-token-abcdef"
+        );
         let mut bad = s.clone();
-        bad.data.as_mut().unwrap().insert("token-secret".into(), ByteString(b"SHORTSECRET".to_vec()));
+        bad.data
+            .as_mut()
+            .unwrap()
+            .insert("token-secret".into(), ByteString(b"SHORTSECRET".to_vec()));
         let e = token_from_secret(&bad).unwrap_err().to_string();
         assert!(!e.contains("SHORTSECRET"), "{e}");
     }
@@ -525,9 +655,15 @@ mod tests {
     #[test]
     fn delete_arguments() {
         assert_eq!(token_id_of_argument("abcdef").unwrap(), "abcdef");
-        assert_eq!(token_id_of_argument("abcdef.0123456789abcdef").unwrap(), "abcdef");
+        assert_eq!(
+            token_id_of_argument("abcdef.0123456789abcdef").unwrap(),
+            "abcdef"
+        );
         let e = token_id_of_argument("abcdef.0123").unwrap_err().to_string();
-        assert_eq!(e, "given token didn't match pattern \"[a-z0-9]{6}.[a-z0-9]{16}\" or \"[a-z0-9]{6}\"");
+        assert_eq!(
+            e,
+            "given token didn't match pattern \"[a-z0-9]{6}.[a-z0-9]{16}\" or \"[a-z0-9]{6}\""
+        );
         assert!(!e.contains("0123"));
     }
 
@@ -535,7 +671,10 @@ mod tests {
     fn human_durations() {
         let s = time::Duration::seconds;
         assert_eq!(short_human_duration(s(-5)), "<invalid>");
-        assert_eq!(short_human_duration(time::Duration::milliseconds(-1500)), "0s");
+        assert_eq!(
+            short_human_duration(time::Duration::milliseconds(-1500)),
+            "0s"
+        );
         assert_eq!(short_human_duration(s(59)), "59s");
         assert_eq!(short_human_duration(s(3599)), "59m");
         assert_eq!(short_human_duration(s(23 * 3600 + 3599)), "23h");

@@ -28,7 +28,10 @@ pub fn cluster_configuration_yaml(cfg: &ClusterConfiguration) -> Result<String> 
     let mut c = cfg.clone();
     c.api_version = kubeadm_api::v1beta4::API_VERSION.into();
     c.kind = constants::CLUSTER_CONFIGURATION_KIND.into();
-    kubeadm_api::print::to_yaml(&c).map_err(|e| Error::Marshal { what: "ClusterConfiguration".into(), message: e.to_string() })
+    kubeadm_api::print::to_yaml(&c).map_err(|e| Error::Marshal {
+        what: "ClusterConfiguration".into(),
+        message: e.to_string(),
+    })
 }
 
 /// The `kube-system/kubeadm-config` ConfigMap.
@@ -40,7 +43,11 @@ pub fn kubeadm_config_config_map(cluster_configuration_yaml: &str) -> ConfigMap 
             ..Default::default()
         },
         data: Some(
-            [(constants::CLUSTER_CONFIGURATION_CONFIG_MAP_KEY.to_string(), cluster_configuration_yaml.to_string())].into(),
+            [(
+                constants::CLUSTER_CONFIGURATION_CONFIG_MAP_KEY.to_string(),
+                cluster_configuration_yaml.to_string(),
+            )]
+            .into(),
         ),
         ..Default::default()
     }
@@ -50,7 +57,12 @@ pub fn kubeadm_config_config_map(cluster_configuration_yaml: &str) -> ConfigMap 
 /// ConfigMap "kubeadm-config" in the "kube-system" Namespace`, creates the ConfigMap (or replaces
 /// its `ClusterConfiguration` key, keeping other keys), then the Role and RoleBinding
 /// `kubeadm:nodes-kubeadm-config` (default node token group + `system:nodes`).
-pub async fn upload_configuration(client: &Client, cfg: &ClusterConfiguration, t: &ApiTimeouts, out: &mut (dyn Write + Send)) -> Result<()> {
+pub async fn upload_configuration(
+    client: &Client,
+    cfg: &ClusterConfiguration,
+    t: &ApiTimeouts,
+    out: &mut (dyn Write + Send),
+) -> Result<()> {
     writeln!(
         out,
         "[upload-config] Storing the configuration used in ConfigMap \"{}\" in the \"{NAMESPACE_SYSTEM}\" Namespace",
@@ -60,15 +72,20 @@ pub async fn upload_configuration(client: &Client, cfg: &ClusterConfiguration, t
     let cm = kubeadm_config_config_map(&yaml);
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), NAMESPACE_SYSTEM);
     apply::create_or_mutate(&api, &cm, t, |current: &mut ConfigMap| {
-        current
-            .data
-            .get_or_insert_with(Default::default)
-            .insert(constants::CLUSTER_CONFIGURATION_CONFIG_MAP_KEY.to_string(), yaml.clone());
+        current.data.get_or_insert_with(Default::default).insert(
+            constants::CLUSTER_CONFIGURATION_CONFIG_MAP_KEY.to_string(),
+            yaml.clone(),
+        );
     })
     .await?;
     apply::apply_role(
         client,
-        &get_role(NODES_KUBEADM_CONFIG_CLUSTER_ROLE_NAME, NAMESPACE_SYSTEM, "configmaps", &[constants::KUBEADM_CONFIG_CONFIG_MAP]),
+        &get_role(
+            NODES_KUBEADM_CONFIG_CLUSTER_ROLE_NAME,
+            NAMESPACE_SYSTEM,
+            "configmaps",
+            &[constants::KUBEADM_CONFIG_CONFIG_MAP],
+        ),
         t,
     )
     .await?;
@@ -77,7 +94,10 @@ pub async fn upload_configuration(client: &Client, cfg: &ClusterConfiguration, t
         &role_binding(
             NODES_KUBEADM_CONFIG_CLUSTER_ROLE_NAME,
             NAMESPACE_SYSTEM,
-            vec![group_subject(constants::NODE_BOOTSTRAP_TOKEN_AUTH_GROUP), group_subject(constants::NODES_GROUP)],
+            vec![
+                group_subject(constants::NODE_BOOTSTRAP_TOKEN_AUTH_GROUP),
+                group_subject(constants::NODES_GROUP),
+            ],
         ),
         t,
     )
@@ -103,7 +123,10 @@ pub fn sign_config_map(cm: &mut ConfigMap) {
     cm.metadata
         .annotations
         .get_or_insert_with(Default::default)
-        .insert(constants::COMPONENT_CONFIG_HASH_ANNOTATION_KEY.to_string(), sum);
+        .insert(
+            constants::COMPONENT_CONFIG_HASH_ANNOTATION_KEY.to_string(),
+            sum,
+        );
 }
 
 /// The `kube-system/kubelet-config` ConfigMap for a rendered KubeletConfiguration YAML, signed
@@ -115,7 +138,13 @@ pub fn kubelet_config_map(kubelet_yaml: &str, user_supplied: bool) -> ConfigMap 
             namespace: Some(NAMESPACE_SYSTEM.into()),
             ..Default::default()
         },
-        data: Some([(constants::KUBELET_BASE_CONFIGURATION_CONFIG_MAP_KEY.to_string(), kubelet_yaml.to_string())].into()),
+        data: Some(
+            [(
+                constants::KUBELET_BASE_CONFIGURATION_CONFIG_MAP_KEY.to_string(),
+                kubelet_yaml.to_string(),
+            )]
+            .into(),
+        ),
         ..Default::default()
     };
     if !user_supplied {
@@ -146,9 +175,12 @@ pub async fn upload_kubelet_config(
     let rbac = async {
         apply::apply_role(
             client,
-            &get_role(constants::KUBELET_BASE_CONFIG_MAP_ROLE, NAMESPACE_SYSTEM, "configmaps", &[
-                constants::KUBELET_BASE_CONFIGURATION_CONFIG_MAP,
-            ]),
+            &get_role(
+                constants::KUBELET_BASE_CONFIG_MAP_ROLE,
+                NAMESPACE_SYSTEM,
+                "configmaps",
+                &[constants::KUBELET_BASE_CONFIGURATION_CONFIG_MAP],
+            ),
             t,
         )
         .await?;
@@ -157,13 +189,17 @@ pub async fn upload_kubelet_config(
             &role_binding(
                 constants::KUBELET_BASE_CONFIG_MAP_ROLE,
                 NAMESPACE_SYSTEM,
-                vec![group_subject(constants::NODES_GROUP), group_subject(constants::NODE_BOOTSTRAP_TOKEN_AUTH_GROUP)],
+                vec![
+                    group_subject(constants::NODES_GROUP),
+                    group_subject(constants::NODE_BOOTSTRAP_TOKEN_AUTH_GROUP),
+                ],
             ),
             t,
         )
         .await
     };
-    rbac.await.map_err(|e| e.context("error creating kubelet configuration configmap RBAC rules"))
+    rbac.await
+        .map_err(|e| e.context("error creating kubelet configuration configmap RBAC rules"))
 }
 
 #[cfg(test)]
@@ -174,11 +210,17 @@ mod tests {
     fn kubeadm_config() {
         let (_, c) = kubeadm_api::print::init_defaults();
         let y = cluster_configuration_yaml(&c).unwrap();
-        assert!(y.starts_with("apiServer: {}\napiVersion: kubeadm.k8s.io/v1beta4\n"), "{y}");
+        assert!(
+            y.starts_with("apiServer: {}\napiVersion: kubeadm.k8s.io/v1beta4\n"),
+            "{y}"
+        );
         assert!(y.contains("\nkind: ClusterConfiguration\n"));
         let cm = kubeadm_config_config_map(&y);
         let v = serde_json::to_value(&cm).unwrap();
-        assert_eq!(v["metadata"], serde_json::json!({"name": "kubeadm-config", "namespace": "kube-system"}));
+        assert_eq!(
+            v["metadata"],
+            serde_json::json!({"name": "kubeadm-config", "namespace": "kube-system"})
+        );
         assert_eq!(v["data"]["ClusterConfiguration"], y);
     }
 
@@ -186,13 +228,25 @@ mod tests {
     fn checksum_like_upstream() {
         // sha256("ab") over data values in key order.
         let cm = ConfigMap {
-            data: Some([("b".to_string(), "b".to_string()), ("a".to_string(), "a".to_string())].into()),
+            data: Some(
+                [
+                    ("b".to_string(), "b".to_string()),
+                    ("a".to_string(), "a".to_string()),
+                ]
+                .into(),
+            ),
             ..Default::default()
         };
-        assert_eq!(config_map_checksum(&cm), "sha256:fb8e20fc2e4c3f248c60c39bd652f3c1347298bb977b8b4d5903b85055620603");
+        assert_eq!(
+            config_map_checksum(&cm),
+            "sha256:fb8e20fc2e4c3f248c60c39bd652f3c1347298bb977b8b4d5903b85055620603"
+        );
         let signed = kubelet_config_map("kind: KubeletConfiguration\n", false);
         let ann = signed.metadata.annotations.clone().unwrap();
-        assert_eq!(ann[constants::COMPONENT_CONFIG_HASH_ANNOTATION_KEY], config_map_checksum(&signed));
+        assert_eq!(
+            ann[constants::COMPONENT_CONFIG_HASH_ANNOTATION_KEY],
+            config_map_checksum(&signed)
+        );
         assert!(kubelet_config_map("x", true).metadata.annotations.is_none());
     }
 }

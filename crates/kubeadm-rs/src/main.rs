@@ -57,7 +57,7 @@ fn dispatch(out: &Output, cli: Cli) -> anyhow::Result<()> {
         Commands::Version { output } => commands::version::run(out, &output),
         Commands::Token { command, .. } => commands::token::run(out, &command),
         Commands::Upgrade { command } => commands::upgrade::run(&command),
-        Commands::Kubeconfig { command } => commands::kubeconfig::run(&command),
+        Commands::Kubeconfig { command } => commands::kubeconfig::run(out, &command),
     }
 }
 

@@ -9,17 +9,29 @@ use crate::commands::not_implemented;
 use crate::flags::names::{FEATURE_GATES, IMAGE_REPOSITORY, KUBERNETES_VERSION};
 use crate::output::Output;
 
+/// `config print <action>-defaults`: the base document(s), then, for `init-defaults` only, each
+/// `--component-configs` kind (upstream `runConfigPrintActionDefaults`). Unknown kinds fail before
+/// anything is printed.
 fn print(out: &Output, component_configs: &[String], render: impl FnOnce() -> anyhow::Result<String>) -> anyhow::Result<()> {
-    if let Some(kind) = component_configs.first() {
-        match kind.as_str() {
-            "KubeletConfiguration" | "KubeProxyConfiguration" => {
-                return not_implemented(&format!("config print --component-configs {kind}"));
-            }
-            other => anyhow::bail!("{other:?} is not a known component config kind (KubeletConfiguration, KubeProxyConfiguration)"),
-        }
+    // pflag's StringSlice reads `--component-configs ""` as an empty list.
+    let kinds: &[String] = if component_configs.len() == 1 && component_configs[0].is_empty() { &[] } else { component_configs };
+    // mapLegacyKindsToGroups runs before the base config is rendered.
+    for k in kinds {
+        kubeadm_manifests::componentconfigs::Component::from_kind(k)?;
     }
-    out.raw(render()?);
+    let base = render()?;
+    out.raw(kubeadm_manifests::componentconfigs::print_with_component_configs(&base, kinds)?);
     Ok(())
+}
+
+/// Upstream registers `--component-configs` on `init-defaults` only; the other actions reject it
+/// as pflag does.
+fn no_component_configs(component_configs: &[String]) -> anyhow::Result<()> {
+    if component_configs.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("unknown flag: --component-configs")
+    }
 }
 
 /// Reads a file like Go's `os.ReadFile` reports it (`open <path>: no such file or directory`).
@@ -144,12 +156,21 @@ pub fn run(out: &Output, _kubeconfig: &str, cmd: &ConfigCommand) -> anyhow::Resu
         ConfigCommand::Migrate { old_config, new_config, .. } => migrate(out, old_config.as_deref(), new_config.as_deref()),
         ConfigCommand::Print { command } => match command {
             PrintCommand::InitDefaults { component_configs } => print(out, component_configs, || Ok(print::print_init_defaults()?)),
-            PrintCommand::JoinDefaults { component_configs } => print(out, component_configs, || {
-                let facts = kubeadm_host::hostfacts::HostFacts::gather(&kubeadm_host::RealHost, "")?;
-                Ok(print::print_join_defaults(&facts.node_name)?)
-            }),
-            PrintCommand::ResetDefaults { component_configs } => print(out, component_configs, || Ok(print::print_reset_defaults()?)),
-            PrintCommand::UpgradeDefaults { component_configs } => print(out, component_configs, || Ok(print::print_upgrade_defaults()?)),
+            PrintCommand::JoinDefaults { component_configs } => {
+                no_component_configs(component_configs)?;
+                print(out, &[], || {
+                    let facts = kubeadm_host::hostfacts::HostFacts::gather(&kubeadm_host::RealHost, "")?;
+                    Ok(print::print_join_defaults(&facts.node_name)?)
+                })
+            }
+            PrintCommand::ResetDefaults { component_configs } => {
+                no_component_configs(component_configs)?;
+                print(out, &[], || Ok(print::print_reset_defaults()?))
+            }
+            PrintCommand::UpgradeDefaults { component_configs } => {
+                no_component_configs(component_configs)?;
+                print(out, &[], || Ok(print::print_upgrade_defaults()?))
+            }
         },
         ConfigCommand::Validate { config, .. } => validate(out, config.as_deref()),
     }
