@@ -116,7 +116,7 @@ fn unknown_phase_in_join_and_reset() {
 
 #[test]
 fn not_implemented_commands_fail() {
-    for args in [&["upgrade", "plan"][..], &["token", "list"], &["certs", "renew", "all"], &["kubeconfig", "user", "--client-name", "x"], &["config", "images", "pull"]] {
+    for args in [&["upgrade", "plan"][..], &["token", "list"], &["certs", "renew", "all"], &["config", "images", "pull"]] {
         let o = run(args);
         assert_eq!(o.status.code(), Some(3), "{args:?}");
         let e = stderr(&o);
@@ -476,4 +476,23 @@ fn external_ca_mode_reuses_user_files_and_checks_them() {
     let o = run_env(&["init", "phase", "kubeconfig", "all", "--config", &cfg, "--kubeconfig-dir", &kc], &man);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("the scheduler.conf file does not exists or it is not valid: stat "), "{}", stderr(&o));
+}
+
+#[test]
+fn kubeconfig_user_prints_a_kubeconfig() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pki = dir.path().join("pki").display().to_string();
+    let cfg = dir.path().join("c.yaml");
+    std::fs::write(&cfg, format!("apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\ncertificatesDir: {pki}\ncontrolPlaneEndpoint: cp.example.com\n")).expect("write");
+    let cfg = cfg.display().to_string();
+    assert!(run(&["init", "phase", "certs", "ca", "--config", &cfg]).status.success());
+    let o = run(&["kubeconfig", "user", "--config", &cfg, "--client-name", "alice", "--token", "abcdef.0123456789abcdef"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("    server: https://cp.example.com:6443\n") && out.ends_with("    token: abcdef.0123456789abcdef\n\n"), "{out}");
+    let o = run(&["kubeconfig", "user", "--config", &cfg, "--client-name", "alice", "--org", "a,b"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("client-certificate-data: ") && stdout(&o).contains("current-context: alice@kubernetes\n"));
+    // The private key is printed to stdout only, never to stderr.
+    assert!(!stderr(&o).contains("PRIVATE KEY"));
 }
