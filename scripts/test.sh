@@ -17,4 +17,9 @@ echo "== cargo build" >&2
 cargo build --workspace --locked --all-targets
 echo "== cargo test" >&2
 cargo test --workspace --locked
+echo "== benchmark smoke run (one iteration; the figures of a debug build mean nothing, it only keeps the suite from rotting)" >&2
+bench_out="$(mktemp -d)"
+KUBEADM_RS_BENCH_OURS="$CARGO_TARGET_DIR/debug/kubeadm-rs" KUBEADM_RS_BENCH_UPSTREAM="$KUBEADM_RS_BIN_DIR/kubeadm" \
+  bash scripts/bench-offline.sh --quick --out "$bench_out/offline" >/dev/null
+rm -rf "$bench_out"
 echo "== all tests done in $(( $(date +%s) - start ))s" >&2
