@@ -189,6 +189,19 @@ pub struct Taint {
     pub time_added: Option<String>,
 }
 
+/// core/v1 `Taint.ToString()`: `key[=value]:effect`, or `key[=value:]` without an effect (`key`
+/// alone when both are empty). Used for `--register-with-taints` and kubeadm's messages.
+impl fmt::Display for Taint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.value.is_empty(), self.effect.is_empty()) {
+            (true, true) => f.write_str(&self.key),
+            (false, true) => write!(f, "{}={}:", self.key, self.value),
+            (true, false) => write!(f, "{}:{}", self.key, self.effect),
+            (false, false) => write!(f, "{}={}:{}", self.key, self.value, self.effect),
+        }
+    }
+}
+
 /// An environment variable for a control-plane component (v1beta4 `EnvVar` inlining core/v1
 /// `EnvVar`). `valueFrom` is kept as raw JSON.
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]

@@ -111,6 +111,26 @@ pub enum Error {
         /// `super-admin.conf`.
         file: String,
     },
+    /// A join command could not be built from a kubeconfig (no CA, unparsable CA, no cluster).
+    #[error("{0}")]
+    JoinCommand(String),
+    /// A certificate key is malformed (the key itself is never part of the message).
+    #[error("{0}")]
+    CertificateKey(String),
+    /// Encryption or decryption of the kubeadm-certs data failed (Go's `crypto/cipher` messages).
+    #[error("{0}")]
+    Crypto(String),
+    /// A certificate or key file could not be read or written.
+    #[error("{message}")]
+    CertFile {
+        /// File path.
+        path: PathBuf,
+        /// Go-style message (`open <path>: no such file or directory`).
+        message: String,
+    },
+    /// The kubeadm-certs Secret is missing or incomplete.
+    #[error("{0}")]
+    KubeadmCerts(String),
     /// An error wrapped with upstream's context message (e.g. `failed to delete bootstrap token "abcdef"`).
     #[error("{context}")]
     Context {

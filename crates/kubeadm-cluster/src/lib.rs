@@ -12,6 +12,8 @@
 //!   output (table, json, yaml) exactly as upstream prints it.
 //! * [`uploadconfig`]: `upload-config/kubeadm` and the hook for `upload-config/kubelet`.
 //! * [`markcp`]: the `mark-control-plane` phase.
+//! * [`joincmd`]: the `kubeadm join` command printed by `init` and `token create --print-join-command`.
+//! * [`copycerts`]: `upload-certs` / `download-certs` (the encrypted `kubeadm-certs` Secret).
 //! * [`jws`]: detached JWS signatures of `cluster-info` (cluster-bootstrap `jws.go`).
 //!
 //! All API functions are `async` (tokio); callers without a runtime can use [`runtime`].
@@ -21,7 +23,9 @@
 pub mod apply;
 pub mod bootstrap;
 pub mod client;
+pub mod copycerts;
 pub mod error;
+pub mod joincmd;
 pub mod jws;
 pub mod markcp;
 pub mod token;

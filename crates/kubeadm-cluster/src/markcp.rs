@@ -28,16 +28,6 @@ pub const LABELS_TO_ADD: [&str; 2] = [
 /// `kubernetes.io/hostname`: the label `PatchNode` waits for.
 pub const LABEL_HOSTNAME: &str = "kubernetes.io/hostname";
 
-/// core/v1 `Taint.ToString()`: `key[=value]:effect` (or `key[=value:]` without an effect).
-pub fn taint_to_string(t: &Taint) -> String {
-    match (t.value.is_empty(), t.effect.is_empty()) {
-        (true, true) => t.key.clone(),
-        (false, true) => format!("{}={}:", t.key, t.value),
-        (true, false) => format!("{}:{}", t.key, t.effect),
-        (false, false) => format!("{}={}:{}", t.key, t.value, t.effect),
-    }
-}
-
 /// The taints to apply: `nodeRegistration.taints`, or the control-plane `NoSchedule` taint when
 /// unset (`None`); `Some([])` means none.
 pub fn effective_taints(configured: Option<&[Taint]>) -> Vec<Taint> {
@@ -121,7 +111,7 @@ pub async fn mark_control_plane(
         LABELS_TO_ADD.join(" ")
     )?;
     if !taints.is_empty() {
-        let strs: Vec<String> = taints.iter().map(taint_to_string).collect();
+        let strs: Vec<String> = taints.iter().map(Taint::to_string).collect();
         writeln!(
             out,
             "[mark-control-plane] Marking the node {node_name} as control-plane by adding the taints [{}]",
@@ -264,14 +254,14 @@ mod tests {
             effect: e.into(),
             time_added: None,
         };
-        assert_eq!(taint_to_string(&t("a", "", "")), "a");
-        assert_eq!(taint_to_string(&t("a", "b", "")), "a=b:");
-        assert_eq!(taint_to_string(&t("a", "", "NoSchedule")), "a:NoSchedule");
-        assert_eq!(taint_to_string(&t("a", "b", "NoExecute")), "a=b:NoExecute");
+        assert_eq!(t("a", "", "").to_string(), "a");
+        assert_eq!(t("a", "b", "").to_string(), "a=b:");
+        assert_eq!(t("a", "", "NoSchedule").to_string(), "a:NoSchedule");
+        assert_eq!(t("a", "b", "NoExecute").to_string(), "a=b:NoExecute");
         assert_eq!(
             effective_taints(None)
                 .iter()
-                .map(taint_to_string)
+                .map(Taint::to_string)
                 .collect::<Vec<_>>(),
             ["node-role.kubernetes.io/control-plane:NoSchedule"]
         );

@@ -19,20 +19,20 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use kubeadm_cluster::{ApiTimeouts, bootstrap, client, jws, markcp, token, uploadconfig};
-use kubeadm_testbed::{Bed, Node, bed_preflight, components, heavy_lock, wait_for};
+use kubeadm_testbed::controlplane::{
+    CONFIG_PATH, init_config_with, upstream_kubeadm, upstream_offline_phases, wait_readyz,
+};
+use kubeadm_testbed::{Bed, Node, bed_preflight, heavy_lock, wait_for};
 use serde_json::Value;
 
 const VERSION: &str = "v1.37.2";
-const CONFIG_PATH: &str = "/run/kubeadm/kubeadm.yaml";
 const TOKEN_A: &str = "abcdef.0123456789abcdef"; // signing + authentication, 2h
 const TOKEN_B: &str = "bbbbbb.0123456789abcdef"; // authentication only, no expiry
 const TOKEN_C: &str = "cccccc.0123456789abcdef"; // created by `token create`
 
 fn init_config(node: &Node) -> String {
-    format!(
-        r#"apiVersion: kubeadm.k8s.io/v1beta4
-kind: InitConfiguration
-bootstrapTokens:
+    let tokens = format!(
+        r#"bootstrapTokens:
 - token: {TOKEN_A}
   description: live test token
   ttl: 2h
@@ -43,28 +43,14 @@ bootstrapTokens:
   groups:
   - system:bootstrappers:kubeadm:default-node-token
   - system:bootstrappers:extra
-localAPIEndpoint:
-  advertiseAddress: {ip}
-  bindPort: 6443
-nodeRegistration:
-  name: {name}
-  criSocket: unix:///run/containerd/containerd.sock
----
-apiVersion: kubeadm.k8s.io/v1beta4
-kind: ClusterConfiguration
-kubernetesVersion: {VERSION}
-networking:
-  podSubnet: 10.244.0.0/16
-"#,
-        ip = node.ip(),
-        name = node.name()
+"#
+    );
+    init_config_with(
+        node,
+        VERSION,
+        &tokens,
+        "networking:\n  podSubnet: 10.244.0.0/16\n",
     )
-}
-
-fn upstream_kubeadm(node: &Node, args: &[&str]) -> Result<String> {
-    let kubeadm = components::bin("kubeadm")?;
-    node.exec_ok(&kubeadm, args, &[])
-        .with_context(|| format!("upstream kubeadm {args:?}"))
 }
 
 fn get_json(bed: &Bed, node: &Node, args: &[&str]) -> Result<Value> {
@@ -154,24 +140,9 @@ fn live(bed: &Bed) -> Result<()> {
     let n1 = bed.node(0);
     let cfg_yaml = init_config(n1);
     n1.write_file(CONFIG_PATH, &cfg_yaml)?;
-    for phase in [
-        &["certs", "all"][..],
-        &["kubeconfig", "all"],
-        &["etcd", "local"],
-        &["control-plane", "all"],
-    ] {
-        let mut args = vec!["init", "phase"];
-        args.extend_from_slice(phase);
-        args.extend_from_slice(&["--config", CONFIG_PATH]);
-        upstream_kubeadm(n1, &args)?;
-    }
+    upstream_offline_phases(n1, CONFIG_PATH)?;
     bed.start_runner(n1)?;
-    wait_for("node1 /readyz = ok", Duration::from_secs(120), || {
-        let out = bed
-            .kubectl_ok(n1, &["get", "--raw", "/readyz"])
-            .map_err(|e| e.to_string())?;
-        (out.trim() == "ok").then_some(()).ok_or(out)
-    })?;
+    wait_readyz(bed, n1, Duration::from_secs(120))?;
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

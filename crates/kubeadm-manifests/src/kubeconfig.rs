@@ -437,17 +437,6 @@ fn canonical_ip(s: &str) -> Option<String> {
     }
 }
 
-fn is_dns1123_subdomain(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 253
-        && s.split('.').all(|l| {
-            !l.is_empty()
-                && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-        })
-}
-
 /// Go `net.SplitHostPort`.
 fn split_host_port(hp: &str) -> Option<(String, String)> {
     if let Some(rest) = hp.strip_prefix('[') {
@@ -490,7 +479,7 @@ pub fn control_plane_endpoint_url(control_plane_endpoint: &str, endpoint: &ApiEn
             "hostport {control_plane_endpoint}: port {port} must be a valid number between 1 and 65535, inclusive"
         )));
     }
-    if host.parse::<IpAddr>().is_err() && !is_dns1123_subdomain(&host) {
+    if host.parse::<IpAddr>().is_err() && !kubeadm_api::net::is_dns1123_subdomain(&host) {
         return Err(bad(format!(
             "hostport {control_plane_endpoint}: host '{host}' must be a valid IP address or a valid RFC-1123 DNS subdomain"
         )));

@@ -76,16 +76,6 @@ pub struct KubeletFiles {
     pub warnings: Vec<String>,
 }
 
-/// Go's `Taint.ToString`.
-pub fn taint_to_string(t: &Taint) -> String {
-    match (t.value.is_empty(), t.effect.is_empty()) {
-        (true, true) => t.key.clone(),
-        (false, true) => format!("{}={}:", t.key, t.value),
-        (true, false) => format!("{}:{}", t.key, t.effect),
-        (false, false) => format!("{}={}:{}", t.key, t.value, t.effect),
-    }
-}
-
 /// The node name the kubelet registers with: `nodeRegistration.name`, overridden by the last
 /// `hostname-override` kubelet extra argument, else the host name (upstream
 /// `GetNodeNameAndHostname`).
@@ -105,7 +95,7 @@ pub fn kubelet_flags(node_reg: &NodeRegistrationOptions, hostname: &str, registe
     if register_taints_using_flags
         && let Some(taints) = node_reg.taints.as_ref().filter(|t| !t.is_empty())
     {
-        let s: Vec<String> = taints.iter().map(taint_to_string).collect();
+        let s: Vec<String> = taints.iter().map(Taint::to_string).collect();
         flags.push(Arg::new("register-with-taints", s.join(",")));
     }
     let name = node_name(node_reg, hostname);

@@ -225,19 +225,8 @@ fn go_quote(s: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // SANs
 
-/// `validation.IsDNS1123Subdomain`.
-pub fn is_dns1123_subdomain(s: &str) -> bool {
-    if s.is_empty() || s.len() > 253 {
-        return false;
-    }
-    s.split('.').all(|label| {
-        let b = label.as_bytes();
-        !b.is_empty()
-            && b[0].is_ascii_lowercase() | b[0].is_ascii_digit()
-            && (b[b.len() - 1].is_ascii_lowercase() || b[b.len() - 1].is_ascii_digit())
-            && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-    })
-}
+/// `validation.IsDNS1123Subdomain` (shared with `controlPlaneEndpoint` parsing in kubeadm-api).
+pub use kubeadm_api::net::is_dns1123_subdomain;
 
 /// `validation.IsWildcardDNS1123Subdomain`.
 pub fn is_wildcard_dns1123_subdomain(s: &str) -> bool {

@@ -4,6 +4,7 @@
 //! This is the binary edge: parse the command line, dispatch to `commands::*`, and turn errors into
 //! upstream's output (`error: <message>` on stderr) and the exit codes documented in docs/cli.md.
 
+mod apiphases;
 mod cli;
 mod commands;
 mod flags;
@@ -55,7 +56,7 @@ fn dispatch(out: &Output, cli: Cli) -> anyhow::Result<()> {
         Commands::Join(args) => commands::join::run(out, &args),
         Commands::Reset(args) => commands::reset::run(out, &args),
         Commands::Version { output } => commands::version::run(out, &output),
-        Commands::Token { command, .. } => commands::token::run(out, &command),
+        Commands::Token { command, kubeconfig, dry_run } => commands::token::run(out, &command, &kubeconfig, dry_run),
         Commands::Upgrade { command } => commands::upgrade::run(&command),
         Commands::Kubeconfig { command } => commands::kubeconfig::run(out, &command),
     }

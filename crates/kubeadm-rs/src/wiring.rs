@@ -345,6 +345,12 @@ fn patch_manager(d: &mut InitData) -> anyhow::Result<Option<(kubeadm_manifests::
     Ok(Some((pm, msgs)))
 }
 
+/// The `--patches` manager for the API phases (kubelet-start, addons); upstream prints its reading
+/// messages once per process, so they are printed here only when no offline phase ran.
+pub fn patch_manager_for_api(d: &mut InitData) -> anyhow::Result<Option<kubeadm_manifests::patches::PatchManager>> {
+    Ok(patch_manager(d)?.map(|(pm, _)| pm))
+}
+
 /// Go's wording of common I/O errors (`no such file or directory`, ...).
 fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {

@@ -116,7 +116,7 @@ fn unknown_phase_in_join_and_reset() {
 
 #[test]
 fn not_implemented_commands_fail() {
-    for args in [&["upgrade", "plan"][..], &["token", "list"], &["certs", "renew", "all"], &["config", "images", "pull"]] {
+    for args in [&["upgrade", "plan"][..], &["token", "list", "--dry-run"], &["certs", "renew", "all"], &["config", "images", "pull"]] {
         let o = run(args);
         assert_eq!(o.status.code(), Some(3), "{args:?}");
         let e = stderr(&o);
@@ -126,10 +126,34 @@ fn not_implemented_commands_fail() {
 }
 
 #[test]
+fn token_commands_check_arguments_before_the_cluster() {
+    let o = run(&["token", "list", "--kubeconfig", "/nonexistent"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("/nonexistent"), "{}", stderr(&o));
+    let o = run(&["token", "create", "ABCDEF.0123456789abcdef", "--kubeconfig", "/nonexistent"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!stderr(&o).contains("ABCDEF"), "the token must not be echoed: {}", stderr(&o));
+    let o = run(&["token", "create", "--usages", "bogus", "--kubeconfig", "/nonexistent"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("bootstrapTokens[0].usages"), "{}", stderr(&o));
+    let o = run(&["token", "delete", "not-a-token", "--kubeconfig", "/nonexistent"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("given token didn't match pattern"), "{}", stderr(&o));
+    let o = run(&["token", "list", "-o", "xml", "--kubeconfig", "/nonexistent"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("unable to match a printer suitable for the output format \"xml\""), "{}", stderr(&o));
+}
+
+#[test]
 fn api_server_phases_fail_clearly() {
+    // Without --upload-certs the phase only says it skips (as upstream).
     let o = run(&["init", "phase", "upload-certs", "--kubeconfig", "/nonexistent"]);
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert!(stderr(&o).contains("error execution phase upload-certs: phase \"upload-certs\" is not implemented yet"), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "[upload-certs] Skipping phase. Please see --upload-certs\n");
+    // With it, a kubeconfig that does not exist is a plain failure naming the phase.
+    let o = run(&["init", "phase", "upload-certs", "--upload-certs", "--kubeconfig", "/nonexistent"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("error execution phase upload-certs: "), "{}", stderr(&o));
 }
 
 #[test]

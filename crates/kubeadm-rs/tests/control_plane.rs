@@ -11,30 +11,21 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
-use kubeadm_testbed::{Bed, Node, bed_preflight, heavy_lock, wait_for};
+use kubeadm_testbed::controlplane::{
+    CONFIG_PATH, STATIC_PODS, bind_cluster_admins, init_config, wait_readyz, wait_system_namespaces,
+};
+use kubeadm_testbed::{Bed, bed_preflight, heavy_lock};
 
 const VERSION: &str = "v1.37.2";
-const CONFIG_PATH: &str = "/run/kubeadm/kubeadm.yaml";
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Every `init` phase after the ones that write files: they talk to a kubelet or the API server.
 const LATER_PHASES: &str = "kubelet-start,wait-control-plane,upload-config,upload-certs,\
 mark-control-plane,bootstrap-token,kubelet-finalize,addon,show-join-command";
 
-fn init_config(node: &Node) -> String {
-    format!(
-        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nlocalAPIEndpoint:\n  \
-         advertiseAddress: {ip}\n  bindPort: 6443\nnodeRegistration:\n  name: {name}\n  \
-         criSocket: unix:///run/containerd/containerd.sock\n---\n\
-         apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: {VERSION}\n",
-        ip = node.ip(),
-        name = node.name()
-    )
-}
-
 fn kubeadm_rs_control_plane(bed: &Bed) -> Result<()> {
     let (n1, n2) = (bed.node(0), bed.node(1));
-    n1.write_file(CONFIG_PATH, init_config(n1))?;
+    n1.write_file(CONFIG_PATH, init_config(n1, VERSION))?;
     let bin = Path::new(env!("CARGO_BIN_EXE_kubeadm-rs"));
     // Preflight is skipped too: this bed node has no kubelet or container runtime.
     let skip = format!("preflight,{LATER_PHASES}");
@@ -49,42 +40,21 @@ fn kubeadm_rs_control_plane(bed: &Bed) -> Result<()> {
     ] {
         ensure!(out.contains(line), "kubeadm-rs init did not print {line:?}:\n{out}");
     }
-    for m in ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"] {
+    for m in STATIC_PODS {
         let p = n1.host_path(format!("/etc/kubernetes/manifests/{m}.yaml"));
         ensure!(p.is_file(), "kubeadm-rs wrote no {m} manifest");
     }
 
     bed.start_runner(n1)?;
-    wait_for("node1 /readyz = ok", READY_TIMEOUT, || {
-        let out = bed.kubectl_ok(n1, &["get", "--raw", "/readyz"]).map_err(|e| e.to_string())?;
-        (out.trim() == "ok").then_some(()).ok_or(out)
-    })?;
+    wait_readyz(bed, n1, READY_TIMEOUT)?;
     // `init`'s API phases (a later issue) bind admin.conf's group to cluster-admin; until then the
     // test does it with super-admin.conf, which kubeadm-rs also wrote.
-    let out = bed.kubectl_with(
-        n1,
-        "/etc/kubernetes/super-admin.conf",
-        &[
-            "create",
-            "clusterrolebinding",
-            "kubeadm:cluster-admins",
-            "--clusterrole=cluster-admin",
-            "--group=kubeadm:cluster-admins",
-        ],
-    )?;
-    ensure!(out.status.success(), "binding kubeadm:cluster-admins: {}", String::from_utf8_lossy(&out.stderr));
+    bind_cluster_admins(bed, n1).context("binding kubeadm:cluster-admins")?;
 
     let version = bed.kubectl_ok(n1, &["version", "-o", "json"])?;
     let v: serde_json::Value = serde_json::from_str(&version).context("kubectl version -o json")?;
     ensure!(v["serverVersion"]["gitVersion"] == VERSION, "server version: {version}");
-    wait_for("system namespaces", Duration::from_secs(60), || {
-        let out = bed.kubectl_ok(n1, &["get", "ns", "-o", "name"]).map_err(|e| e.to_string())?;
-        let missing: Vec<&str> = ["default", "kube-node-lease", "kube-public", "kube-system"]
-            .into_iter()
-            .filter(|ns| !out.lines().any(|l| l.trim() == format!("namespace/{ns}")))
-            .collect();
-        missing.is_empty().then_some(()).ok_or(format!("missing {missing:?} in:\n{out}"))
-    })?;
+    wait_system_namespaces(bed, n1)?;
     let who = bed.kubectl_ok(n1, &["auth", "whoami", "-o", "json"])?;
     ensure!(who.contains("kubernetes-admin") && who.contains("kubeadm:cluster-admins"), "whoami: {who}");
 

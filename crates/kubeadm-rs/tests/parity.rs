@@ -17,42 +17,10 @@ use std::process::Command;
 
 use x509_parser::prelude::*;
 
+mod common;
+use common::{decode_b64, diff, upstream_kubeadm};
+
 const PHASES: &[&str] = &["certs all", "kubeconfig all", "etcd local", "control-plane all"];
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
-}
-
-/// The folder with the pinned component binaries: `KUBEADM_RS_BIN_DIR`, or what the build script
-/// prints (it reuses its cache). A missing upstream binary fails the test: a skipped parity test is
-/// not a passing one.
-fn bin_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("KUBEADM_RS_BIN_DIR") {
-        return PathBuf::from(dir);
-    }
-    let out = Command::new("bash")
-        .arg(repo_root().join("scripts/build-components.sh"))
-        .output()
-        .expect("run scripts/build-components.sh");
-    assert!(
-        out.status.success(),
-        "scripts/build-components.sh failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    PathBuf::from(stdout.lines().last().expect("bin dir on the last line").trim())
-}
-
-fn require_root() {
-    assert!(
-        nix_uid_is_root(),
-        "the parity tests need root (they bind a scratch folder over /etc/kubernetes in a private mount namespace)"
-    );
-}
-
-fn nix_uid_is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false)
-}
 
 /// Runs `tool init phase <p> --config <cfg>` for every offline phase inside a private mount
 /// namespace in which `root/etc-kubernetes` is bound over /etc/kubernetes.
@@ -193,11 +161,6 @@ fn describe_key(pem_bytes: &[u8]) -> String {
     format!("pem-label: {label}\nblocks: {blocks}\nbytes(100s): {}\n", pem_bytes.len() / 100)
 }
 
-fn decode_b64(s: &str) -> Vec<u8> {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.decode(s.trim()).expect("base64 data in kubeconfig")
-}
-
 /// A kubeconfig with its embedded certificates replaced by their descriptions and its key by the
 /// key's description.
 fn normalize_kubeconfig(bytes: &[u8]) -> serde_yaml::Value {
@@ -242,10 +205,6 @@ fn normalize(rel: &str, bytes: &[u8]) -> String {
     }
 }
 
-fn diff(a: &str, b: &str) -> String {
-    similar::TextDiff::from_lines(a, b).unified_diff().header("upstream", "kubeadm-rs").to_string()
-}
-
 /// Compares the two trees; returns a report of every difference (empty when they match).
 fn compare(upstream: &Path, ours: &Path) -> String {
     let up = tree(upstream);
@@ -275,11 +234,11 @@ fn compare(upstream: &Path, ours: &Path) -> String {
 }
 
 fn parity_case(case: &str) {
-    require_root();
-    let upstream_bin = bin_dir().join("kubeadm");
-    assert!(upstream_bin.exists(), "upstream kubeadm not found at {}", upstream_bin.display());
+    let upstream_bin = upstream_kubeadm(
+        "they bind a scratch folder over /etc/kubernetes in a private mount namespace",
+    );
     let ours = PathBuf::from(env!("CARGO_BIN_EXE_kubeadm-rs"));
-    let case_dir = repo_root().join("crates/kubeadm-rs/tests/parity").join(case);
+    let case_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/parity").join(case);
     let scratch = tempfile::Builder::new().prefix(&format!("parity-{case}-")).tempdir().expect("tempdir");
     let up_root = scratch.path().join("upstream");
     let rs_root = scratch.path().join("kubeadm-rs");

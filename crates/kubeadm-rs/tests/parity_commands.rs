@@ -15,33 +15,11 @@ use std::process::{Command, Output};
 
 use x509_parser::prelude::*;
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
-}
-
-/// The folder with the pinned component binaries: `KUBEADM_RS_BIN_DIR`, or what the build script
-/// prints (it reuses its cache).
-fn bin_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("KUBEADM_RS_BIN_DIR") {
-        return PathBuf::from(dir);
-    }
-    let out = Command::new("bash")
-        .arg(repo_root().join("scripts/build-components.sh"))
-        .output()
-        .expect("run scripts/build-components.sh");
-    assert!(out.status.success(), "scripts/build-components.sh failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    PathBuf::from(stdout.lines().last().expect("bin dir on the last line").trim())
-}
+mod common;
+use common::{decode_b64, diff, upstream_kubeadm};
 
 fn upstream() -> PathBuf {
-    assert!(
-        Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false),
-        "the parity tests need root"
-    );
-    let bin = bin_dir().join("kubeadm");
-    assert!(bin.is_file(), "upstream kubeadm not found at {} (set KUBEADM_RS_BIN_DIR)", bin.display());
-    bin
+    upstream_kubeadm("like every parity test")
 }
 
 fn ours() -> PathBuf {
@@ -63,10 +41,6 @@ fn run(tool: &Path, args: &[&str]) -> Output {
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-fn diff(a: &str, b: &str) -> String {
-    similar::TextDiff::from_lines(a, b).unified_diff().header("upstream", "kubeadm-rs").to_string()
 }
 
 /// Runs both tools; both must succeed and print the same stdout. Returns that stdout.
@@ -208,11 +182,6 @@ fn describe_key(pem_bytes: &[u8]) -> String {
     let t = text(pem_bytes);
     let label = t.lines().find_map(|l| l.strip_prefix("-----BEGIN ").and_then(|l| l.strip_suffix("-----"))).unwrap_or("<none>");
     format!("pem-label: {label}\nblocks: {}\n", t.matches("-----BEGIN ").count())
-}
-
-fn decode_b64(s: &str) -> Vec<u8> {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.decode(s.trim()).expect("base64 data in kubeconfig")
 }
 
 /// The kubeconfig YAML with the client certificate and key replaced by their descriptions (the CA

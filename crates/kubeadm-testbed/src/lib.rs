@@ -14,6 +14,7 @@
 
 pub mod bed;
 pub mod components;
+pub mod controlplane;
 pub mod error;
 pub mod node;
 pub mod pod;

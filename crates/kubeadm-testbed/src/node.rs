@@ -156,6 +156,24 @@ impl Node {
         c
     }
 
+    /// What the `exec*` methods run: [`Node::command`] with `env` added and stdin from
+    /// `/dev/null`, after checking that the node's holder process is still alive.
+    fn prepared<I, S>(
+        &self,
+        program: impl AsRef<OsStr>,
+        args: I,
+        env: &[(&str, &str)],
+    ) -> Result<Command>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.check_holder()?;
+        let mut c = self.command(program, args);
+        c.envs(env.iter().copied()).stdin(Stdio::null());
+        Ok(c)
+    }
+
     /// Runs `program args` in the node to completion and returns its output (whatever its exit
     /// status). `env` is added to the clean environment.
     pub fn exec<I, S>(
@@ -168,10 +186,7 @@ impl Node {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        self.check_holder()?;
-        let mut c = self.command(program, args);
-        c.envs(env.iter().copied()).stdin(Stdio::null());
-        procs::output(&mut c)
+        procs::output(&mut self.prepared(program, args, env)?)
     }
 
     /// Like [`Node::exec`] but fails unless the command exits 0; returns its stdout.
@@ -185,9 +200,7 @@ impl Node {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        self.check_holder()?;
-        let mut c = self.command(program, args);
-        c.envs(env.iter().copied()).stdin(Stdio::null());
+        let mut c = self.prepared(program, args, env)?;
         let what = format!("[{}] {}", self.name, procs::describe(&c));
         let out = procs::output(&mut c)?;
         procs::check_output(&what, out)
@@ -206,11 +219,8 @@ impl Node {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        self.check_holder()?;
-        let mut c = self.command(program, args);
-        c.envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
+        let mut c = self.prepared(program, args, env)?;
+        c.stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
         let what = format!("[{}] {}", self.name, procs::describe(&c));

@@ -10,61 +10,21 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, ensure};
+use kubeadm_testbed::controlplane::{
+    CONFIG_PATH, STATIC_PODS, bind_cluster_admins, init_config, upstream_offline_phases,
+    wait_readyz, wait_system_namespaces,
+};
 use kubeadm_testbed::state::{self, BedState};
-use kubeadm_testbed::{Bed, Node, bed_preflight, components, heavy_lock, wait_for};
+use kubeadm_testbed::{Bed, bed_preflight, heavy_lock};
 
 const VERSION: &str = "v1.37.2";
-const CONFIG_PATH: &str = "/run/kubeadm/kubeadm.yaml";
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
-
-fn init_config(node: &Node) -> String {
-    format!(
-        r#"apiVersion: kubeadm.k8s.io/v1beta4
-kind: InitConfiguration
-localAPIEndpoint:
-  advertiseAddress: {ip}
-  bindPort: 6443
-nodeRegistration:
-  name: {name}
-  criSocket: unix:///run/containerd/containerd.sock
----
-apiVersion: kubeadm.k8s.io/v1beta4
-kind: ClusterConfiguration
-kubernetesVersion: {VERSION}
-"#,
-        ip = node.ip(),
-        name = node.name()
-    )
-}
-
-/// Runs upstream kubeadm `init phase ...` on `node`.
-fn kubeadm_phase(node: &Node, phase: &[&str]) -> Result<String> {
-    let kubeadm = components::bin("kubeadm")?;
-    let mut args = vec!["init", "phase"];
-    args.extend_from_slice(phase);
-    args.extend_from_slice(&["--config", CONFIG_PATH]);
-    Ok(node.exec_ok(&kubeadm, &args, &[])?)
-}
 
 fn upstream_control_plane(bed: &Bed) -> Result<()> {
     let (n1, n2) = (bed.node(0), bed.node(1));
-    n1.write_file(CONFIG_PATH, init_config(n1))?;
-    for phase in [
-        &["certs", "all"][..],
-        &["kubeconfig", "all"],
-        &["etcd", "local"],
-        &["control-plane", "all"],
-    ] {
-        let out = kubeadm_phase(n1, phase)
-            .with_context(|| format!("upstream kubeadm init phase {phase:?}"))?;
-        eprintln!("[kubeadm init phase {}]\n{out}", phase.join(" "));
-    }
-    for m in [
-        "etcd",
-        "kube-apiserver",
-        "kube-controller-manager",
-        "kube-scheduler",
-    ] {
+    n1.write_file(CONFIG_PATH, init_config(n1, VERSION))?;
+    upstream_offline_phases(n1, CONFIG_PATH).context("upstream kubeadm init phases")?;
+    for m in STATIC_PODS {
         let p = n1.host_path(format!("/etc/kubernetes/manifests/{m}.yaml"));
         ensure!(p.is_file(), "upstream kubeadm wrote no {m} manifest");
     }
@@ -76,30 +36,10 @@ fn upstream_control_plane(bed: &Bed) -> Result<()> {
     bed.start_runner(n1)?;
 
     // (a) readyz, version and system namespaces from node 1.
-    wait_for("node1 /readyz = ok", READY_TIMEOUT, || {
-        let out = bed
-            .kubectl_ok(n1, &["get", "--raw", "/readyz"])
-            .map_err(|e| e.to_string())?;
-        (out.trim() == "ok").then_some(()).ok_or(out)
-    })?;
+    wait_readyz(bed, n1, READY_TIMEOUT)?;
     // What `kubeadm init` does after the control plane is up (not a phase of its own): bind
     // admin.conf's group kubeadm:cluster-admins to cluster-admin, with super-admin.conf.
-    let out = bed.kubectl_with(
-        n1,
-        "/etc/kubernetes/super-admin.conf",
-        &[
-            "create",
-            "clusterrolebinding",
-            "kubeadm:cluster-admins",
-            "--clusterrole=cluster-admin",
-            "--group=kubeadm:cluster-admins",
-        ],
-    )?;
-    ensure!(
-        out.status.success(),
-        "creating kubeadm:cluster-admins: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    bind_cluster_admins(bed, n1).context("creating kubeadm:cluster-admins")?;
     let version = bed.kubectl_ok(n1, &["version", "-o", "json"])?;
     let v: serde_json::Value = serde_json::from_str(&version).context("kubectl version -o json")?;
     let server = v["serverVersion"]["gitVersion"]
@@ -113,19 +53,7 @@ fn upstream_control_plane(bed: &Bed) -> Result<()> {
         client == VERSION,
         "kubectl version {client}, want {VERSION}"
     );
-    wait_for("system namespaces", Duration::from_secs(60), || {
-        let out = bed
-            .kubectl_ok(n1, &["get", "ns", "-o", "name"])
-            .map_err(|e| e.to_string())?;
-        let missing: Vec<&str> = ["default", "kube-node-lease", "kube-public", "kube-system"]
-            .into_iter()
-            .filter(|ns| !out.lines().any(|l| l.trim() == format!("namespace/{ns}")))
-            .collect();
-        missing
-            .is_empty()
-            .then_some(())
-            .ok_or(format!("missing {missing:?} in:\n{out}"))
-    })?;
+    wait_system_namespaces(bed, n1)?;
 
     // (b) node 2 reaches node 1's API server over the bridge with node 1's admin.conf.
     let admin = n1.read_file("/etc/kubernetes/admin.conf")?;

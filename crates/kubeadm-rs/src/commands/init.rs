@@ -152,6 +152,8 @@ pub struct InitData {
     pub plan: Option<crate::workflow::Plan>,
     /// Output of the offline phases, computed before the first of them writes anything.
     pub prepared: Option<std::collections::HashMap<String, crate::wiring::PhaseOutput>>,
+    /// Runtime and admin client of the API-server phases.
+    pub api: crate::apiphases::ApiState,
 }
 
 impl InitData {
@@ -207,6 +209,7 @@ impl InitData {
             start_time: time::OffsetDateTime::now_utc(),
             plan: None,
             prepared: None,
+            api: crate::apiphases::ApiState::default(),
         })
     }
 

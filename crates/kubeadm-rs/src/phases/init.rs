@@ -4,7 +4,6 @@
 
 use crate::commands::init::InitData;
 use crate::flags::names::*;
-use crate::phases::not_implemented;
 use crate::workflow::{Phase, PhaseError, Runner};
 
 /// Certificates of the `certs` phase, in upstream order: (name, long name).
@@ -188,50 +187,50 @@ pub fn runner() -> Runner<InitData> {
                 .children(control_plane),
             Phase::new("kubelet-start", "Write kubelet settings and (re)start the kubelet")
                 .long("Write a file with KubeletConfiguration and an environment file with node specific kubelet settings, and then (re)start kubelet.")
-                .run(|_| Err(not_implemented("kubelet-start")))
+                .run(crate::apiphases::kubelet_start)
                 .flags(vec![CONFIG, IMAGE_REPOSITORY, CRI_SOCKET, NODE_NAME, PATCHES, DRY_RUN]),
-            Phase::new("wait-control-plane", "Wait for the control plane to start").run(|_| Err(not_implemented("wait-control-plane"))),
+            Phase::new("wait-control-plane", "Wait for the control plane to start").run(crate::apiphases::wait_control_plane),
             Phase::new("upload-config", "Upload the kubeadm and kubelet configuration to a ConfigMap")
                 .aliases(&["uploadconfig"])
                 .children(vec![
                     Phase::all("Upload all configuration to a config map", upload_config_flags()),
                     Phase::new("kubeadm", "Upload the kubeadm ClusterConfiguration to a ConfigMap")
-                        .run(|_| Err(not_implemented("upload-config/kubeadm")))
+                        .run(crate::apiphases::upload_config_kubeadm)
                         .flags(upload_config_flags()),
                     Phase::new("kubelet", "Upload the kubelet component config to a ConfigMap")
-                        .run(|_| Err(not_implemented("upload-config/kubelet")))
+                        .run(crate::apiphases::upload_config_kubelet)
                         .flags(upload_config_flags()),
                 ]),
             Phase::new("upload-certs", "Upload certificates to kubeadm-certs")
                 .long("Upload control plane certificates to the kubeadm-certs Secret")
-                .run(|_| Err(not_implemented("upload-certs")))
+                .run(crate::apiphases::upload_certs)
                 .flags(vec![CONFIG, KUBECONFIG, UPLOAD_CERTS, CERTIFICATE_KEY, SKIP_CERTIFICATE_KEY_PRINT, DRY_RUN]),
             Phase::new("mark-control-plane", "Mark a node as a control-plane")
-                .run(|_| Err(not_implemented("mark-control-plane")))
+                .run(crate::apiphases::mark_control_plane)
                 .flags(vec![NODE_NAME, CONFIG, DRY_RUN]),
             Phase::new("bootstrap-token", "Generates bootstrap tokens used to join a node to a cluster")
                 .aliases(&["bootstraptoken"])
-                .run(|_| Err(not_implemented("bootstrap-token")))
+                .run(crate::apiphases::bootstrap_token)
                 .flags(vec![CONFIG, KUBECONFIG, SKIP_TOKEN_PRINT, DRY_RUN]),
             Phase::new("kubelet-finalize", "Updates settings relevant to the kubelet after TLS bootstrap").children(vec![
                 Phase::all("Run all kubelet-finalize phases", vec![CONFIG, CERT_DIR, DRY_RUN]),
                 Phase::new("enable-client-cert-rotation", "Enable kubelet client certificate rotation")
-                    .run(|_| Err(not_implemented("kubelet-finalize/enable-client-cert-rotation")))
+                    .run(crate::apiphases::kubelet_finalize_cert_rotation)
                     .flags(vec![CONFIG, CERT_DIR, DRY_RUN]),
             ]),
             Phase::new("addon", "Install required addons for passing conformance tests").children(vec![
                 Phase::all("Install all the addons", addon_flags("all")),
                 Phase::new("coredns", "Install the CoreDNS addon to a Kubernetes cluster")
                     .long("Install the CoreDNS addon components via the API server. Please note that although the DNS server is deployed, it will not be scheduled until CNI is installed.")
-                    .run(|_| Err(not_implemented("addon/coredns")))
+                    .run(crate::apiphases::addon_coredns)
                     .flags(addon_flags("coredns")),
                 Phase::new("kube-proxy", "Install the kube-proxy addon to a Kubernetes cluster")
                     .long("Install the kube-proxy addon components via the API server.")
-                    .run(|_| Err(not_implemented("addon/kube-proxy")))
+                    .run(crate::apiphases::addon_kube_proxy)
                     .flags(addon_flags("kube-proxy")),
             ]),
             Phase::new("show-join-command", "Show the join command for control-plane and worker node")
-                .run(|_| Err(not_implemented("show-join-command")))
+                .run(crate::apiphases::show_join_command)
                 .deps(&["bootstrap-token", "upload-certs"]),
         ],
     }

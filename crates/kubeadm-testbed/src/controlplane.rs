@@ -1,0 +1,152 @@
+//! Steps the control-plane tests share: the `init` configuration for a bed node, upstream
+//! kubeadm's offline `init` phases, and what is checked or done once the runner has started the
+//! control plane (`/readyz`, the `kubeadm:cluster-admins` binding, the system namespaces).
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use kubeadm_testbed::{Bed, controlplane};
+//! let bed = Bed::builder().name("cp").nodes(1).start()?;
+//! let n1 = bed.node(0);
+//! n1.write_file(controlplane::CONFIG_PATH, controlplane::init_config(n1, "v1.37.2"))?;
+//! controlplane::upstream_offline_phases(n1, controlplane::CONFIG_PATH)?;
+//! bed.start_runner(n1)?;
+//! controlplane::wait_readyz(&bed, n1, Duration::from_secs(120))?;
+//! controlplane::bind_cluster_admins(&bed, n1)?;
+//! controlplane::wait_system_namespaces(&bed, n1)?;
+//! # Ok::<(), kubeadm_testbed::Error>(())
+//! ```
+
+use std::time::Duration;
+
+use crate::{Bed, Node, Result, components, procs, wait_for};
+
+/// Where the tests write the kubeadm configuration inside a node.
+pub const CONFIG_PATH: &str = "/run/kubeadm/kubeadm.yaml";
+
+/// Upstream `kubeadm init phase ...` runs that write everything a control plane needs without
+/// an API server: certificates, kubeconfigs, and the etcd and control-plane static Pod manifests.
+pub const OFFLINE_PHASES: [&[&str]; 4] = [
+    &["certs", "all"],
+    &["kubeconfig", "all"],
+    &["etcd", "local"],
+    &["control-plane", "all"],
+];
+
+/// The static Pods of a control plane with local etcd, as named in
+/// `/etc/kubernetes/manifests/<name>.yaml`.
+pub const STATIC_PODS: [&str; 4] = [
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+];
+
+/// The namespaces the API server creates by itself.
+pub const SYSTEM_NAMESPACES: [&str; 4] =
+    ["default", "kube-node-lease", "kube-public", "kube-system"];
+
+/// How long [`wait_system_namespaces`] waits.
+pub const SYSTEM_NAMESPACES_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A minimal v1beta4 `InitConfiguration` + `ClusterConfiguration` for `node`: advertise the
+/// node's bridge IP on port 6443, register under the node's name with containerd's socket, and
+/// pin `kubernetesVersion` to `version`.
+pub fn init_config(node: &Node, version: &str) -> String {
+    init_config_with(node, version, "", "")
+}
+
+/// [`init_config`] with more YAML: `init_extra` is appended to the `InitConfiguration` document
+/// and `cluster_extra` to the `ClusterConfiguration` one (top-level keys, each line ending in a
+/// newline), e.g. `bootstrapTokens` or `networking`.
+pub fn init_config_with(
+    node: &Node,
+    version: &str,
+    init_extra: &str,
+    cluster_extra: &str,
+) -> String {
+    format!(
+        r#"apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+localAPIEndpoint:
+  advertiseAddress: {ip}
+  bindPort: 6443
+nodeRegistration:
+  name: {name}
+  criSocket: unix:///run/containerd/containerd.sock
+{init_extra}---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+kubernetesVersion: {version}
+{cluster_extra}"#,
+        ip = node.ip(),
+        name = node.name()
+    )
+}
+
+/// Runs the pinned upstream kubeadm with `args` in `node`; fails unless it exits 0, returns its
+/// stdout.
+pub fn upstream_kubeadm(node: &Node, args: &[&str]) -> Result<String> {
+    let kubeadm = components::bin("kubeadm")?;
+    node.exec_ok(&kubeadm, args, &[])
+}
+
+/// Runs upstream `kubeadm init phase <phase> --config <config_path>` in `node` for each of
+/// [`OFFLINE_PHASES`], in order, printing each phase's output to stderr.
+pub fn upstream_offline_phases(node: &Node, config_path: &str) -> Result<()> {
+    for phase in OFFLINE_PHASES {
+        let mut args = vec!["init", "phase"];
+        args.extend_from_slice(phase);
+        args.extend_from_slice(&["--config", config_path]);
+        let out = upstream_kubeadm(node, &args)?;
+        eprintln!("[kubeadm init phase {}]\n{out}", phase.join(" "));
+    }
+    Ok(())
+}
+
+/// Waits up to `timeout` for `kubectl get --raw /readyz` (admin.conf, in `node`) to print `ok`.
+pub fn wait_readyz(bed: &Bed, node: &Node, timeout: Duration) -> Result<()> {
+    wait_for(&format!("{} /readyz = ok", node.name()), timeout, || {
+        let out = bed
+            .kubectl_ok(node, &["get", "--raw", "/readyz"])
+            .map_err(|e| e.to_string())?;
+        (out.trim() == "ok").then_some(()).ok_or(out)
+    })
+}
+
+/// What `kubeadm init` does once the control plane is up (not a phase of its own): binds
+/// admin.conf's group `kubeadm:cluster-admins` to the `cluster-admin` ClusterRole, using
+/// `/etc/kubernetes/super-admin.conf` in `node` (admin.conf is not authorized before).
+pub fn bind_cluster_admins(bed: &Bed, node: &Node) -> Result<()> {
+    let args = [
+        "create",
+        "clusterrolebinding",
+        "kubeadm:cluster-admins",
+        "--clusterrole=cluster-admin",
+        "--group=kubeadm:cluster-admins",
+    ];
+    let out = bed.kubectl_with(node, "/etc/kubernetes/super-admin.conf", &args)?;
+    let what = format!(
+        "[{}] kubectl --kubeconfig=/etc/kubernetes/super-admin.conf {}",
+        node.name(),
+        args.join(" ")
+    );
+    procs::check_output(&what, out).map(drop)
+}
+
+/// Waits up to [`SYSTEM_NAMESPACES_TIMEOUT`] until `kubectl get ns` (admin.conf, in `node`)
+/// lists every one of [`SYSTEM_NAMESPACES`].
+pub fn wait_system_namespaces(bed: &Bed, node: &Node) -> Result<()> {
+    wait_for("system namespaces", SYSTEM_NAMESPACES_TIMEOUT, || {
+        let out = bed
+            .kubectl_ok(node, &["get", "ns", "-o", "name"])
+            .map_err(|e| e.to_string())?;
+        let missing: Vec<&str> = SYSTEM_NAMESPACES
+            .into_iter()
+            .filter(|ns| !out.lines().any(|l| l.trim() == format!("namespace/{ns}")))
+            .collect();
+        missing
+            .is_empty()
+            .then_some(())
+            .ok_or(format!("missing {missing:?} in:\n{out}"))
+    })
+}
