@@ -64,12 +64,14 @@ pub fn join_command_full(
     }
     if control_plane {
         s.push_str("\\\n\t--control-plane ");
-        if !certificate_key.is_empty() {
-            let key = if skip_certificate_key_print {
-                VALUE_WITHHELD.to_string()
-            } else {
-                html_escape(certificate_key)
-            };
+        // Upstream replaces the key by the (non-empty) withheld marker before the template's
+        // `{{if .CertificateKey}}`, so a withheld empty key is still printed as withheld.
+        let key = if skip_certificate_key_print {
+            VALUE_WITHHELD.to_string()
+        } else {
+            html_escape(certificate_key)
+        };
+        if !key.is_empty() {
             s.push_str(&format!("--certificate-key {key}"));
         }
     }
@@ -212,6 +214,11 @@ mod tests {
             format!(
                 "kubeadm join cp:6443 --token <value withheld> \\\n\t--discovery-token-ca-cert-hash {PIN} \\\n\t--control-plane --certificate-key <value withheld>"
             )
+        );
+        let c = join_command_full("cp:6443", "t", &[], true, "", false, true);
+        assert_eq!(
+            c,
+            "kubeadm join cp:6443 --token t \\\n\t\\\n\t--control-plane --certificate-key <value withheld>"
         );
         let c = join_command("cp:6443", "t", &[], true, "", false);
         assert_eq!(

@@ -139,14 +139,31 @@ pub fn issue_client_cert(
     algorithm: KeyAlgorithm,
     not_after: time::OffsetDateTime,
 ) -> Result<CertAndKey> {
-    let config = CertConfig {
+    new_cert_and_key(ca, &client_cert_config(common_name, organizations, not_after), algorithm)
+}
+
+/// [`issue_client_cert`] with a key generated beforehand (e.g. in a parallel batch): the same
+/// certificate, signed for `key` instead of a new one.
+pub fn issue_client_cert_with_key(
+    ca: &CertAndKey,
+    common_name: &str,
+    organizations: &[String],
+    key: PrivateKey,
+    not_after: time::OffsetDateTime,
+) -> Result<CertAndKey> {
+    let config = client_cert_config(common_name, organizations, not_after);
+    let cert = cert::new_signed_cert(&config, &key.public_key(), ca, false).map_err(|e| e.context("unable to sign certificate"))?;
+    Ok(CertAndKey { cert, key })
+}
+
+fn client_cert_config(common_name: &str, organizations: &[String], not_after: time::OffsetDateTime) -> CertConfig {
+    CertConfig {
         common_name: common_name.to_string(),
         organization: organizations.to_vec(),
         usages: vec![ExtKeyUsage::ClientAuth],
         not_after: Some(not_after),
         ..CertConfig::default()
-    };
-    new_cert_and_key(ca, &config, algorithm)
+    }
 }
 
 /// The join pin of a CA certificate: `sha256:<hex>` over its DER SubjectPublicKeyInfo.

@@ -17,7 +17,7 @@ use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::core::v1::{ConfigMap, Service, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use kube::Api;
-use kubeadm_cluster::{ApiTimeouts, Client, apply};
+use kubeadm_cluster::{ApiTimeouts, Client, apply, joincmd};
 
 use crate::commands::init::{InitData, KUBERNETES_DIR};
 use crate::workflow::PhaseError;
@@ -703,20 +703,6 @@ pub fn addon_kube_proxy(d: &mut InitData) -> Result<(), PhaseError> {
 // ---------------------------------------------------------------------------------------------
 // show-join-command
 
-fn join_command(server: &str, token: &str, pins: &[String], control_plane: bool, certificate_key: &str) -> String {
-    let mut s = format!("kubeadm join {} --token {token} \\\n\t", server.replace("https://", ""));
-    for p in pins {
-        s.push_str(&format!("--discovery-token-ca-cert-hash {p} "));
-    }
-    if control_plane {
-        s.push_str("\\\n\t--control-plane ");
-        if !certificate_key.is_empty() {
-            s.push_str(&format!("--certificate-key {certificate_key}"));
-        }
-    }
-    s
-}
-
 fn init_done_text(kubeconfig: &str, control_plane_endpoint: bool, upload_certs: bool, cp_cmd: &str, worker_cmd: &str) -> String {
     let mut s = format!(
         "
@@ -774,21 +760,15 @@ pub fn show_join_command(d: &mut InitData) -> Result<(), PhaseError> {
     let render = || -> anyhow::Result<Vec<String>> {
         let data = std::fs::read(&path).context("failed to load kubeconfig")?;
         let cfg = kubeadm_manifests::kubeconfig::Config::parse(&data).context("failed to load kubeconfig")?;
-        let (_, cluster) = cfg.current_cluster().ok_or_else(|| anyhow!("malformed kubeconfig file: {shown}"))?;
-        let ca_pem = match (&cluster.certificate_authority_data, cluster.certificate_authority.as_str()) {
-            (Some(d), _) if !d.is_empty() => d.clone(),
-            (_, f) if !f.is_empty() => std::fs::read(f).context("failed to load CA certificate referenced by kubeconfig")?,
-            _ => anyhow::bail!("no CA certificates found in kubeconfig"),
-        };
-        let cas = kubeadm_pki::Certificate::all_from_pem(&ca_pem).context("failed to parse CA certificate from kubeconfig")?;
-        let pins: Vec<String> = cas.iter().map(kubeadm_pki::ca_public_key_pin).collect();
+        let (endpoint, pins) = joincmd::join_info_from_kubeconfig(&cfg, &shown)?;
         let mut texts = Vec::new();
         for bt in &d.cfg.init.bootstrap_tokens {
             let Some(tok) = &bt.token else { continue };
-            let token = if d.opts.skip_token_print { "<value withheld>".to_string() } else { format!("{}.{}", tok.id, tok.secret) };
-            let key = if d.opts.skip_certificate_key_print { "<value withheld>".to_string() } else { d.cfg.init.certificate_key.expose().to_string() };
-            let cp = join_command(&cluster.server, &token, &pins, true, &key);
-            let worker = join_command(&cluster.server, &token, &pins, false, "");
+            let token = format!("{}.{}", tok.id, tok.secret);
+            let (skip_token, skip_key) = (d.opts.skip_token_print, d.opts.skip_certificate_key_print);
+            let key = d.cfg.init.certificate_key.expose();
+            let cp = joincmd::join_command_full(&endpoint, &token, &pins, true, key, skip_token, skip_key);
+            let worker = joincmd::join_command(&endpoint, &token, &pins, false, "", skip_token);
             texts.push(init_done_text(&shown, !d.cfg.cluster.control_plane_endpoint.is_empty(), d.opts.upload_certs, &cp, &worker));
         }
         Ok(texts)
@@ -808,11 +788,11 @@ mod tests {
     fn join_command_format() {
         let pins = vec!["sha256:ab".to_string()];
         assert_eq!(
-            join_command("https://10.0.0.1:6443", "abcdef.0123456789abcdef", &pins, false, ""),
+            joincmd::join_command("10.0.0.1:6443", "abcdef.0123456789abcdef", &pins, false, "", false),
             "kubeadm join 10.0.0.1:6443 --token abcdef.0123456789abcdef \\\n\t--discovery-token-ca-cert-hash sha256:ab "
         );
         assert_eq!(
-            join_command("https://cp:6443", "t", &pins, true, "k"),
+            joincmd::join_command("cp:6443", "t", &pins, true, "k", false),
             "kubeadm join cp:6443 --token t \\\n\t--discovery-token-ca-cert-hash sha256:ab \\\n\t--control-plane --certificate-key k"
         );
         let text = init_done_text("/etc/kubernetes/admin.conf", false, false, "", "W");

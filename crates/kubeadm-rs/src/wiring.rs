@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use kubeadm_api::{load, v1beta4};
+use rayon::prelude::*;
 
 use crate::commands::init::{FlagValue, InitData, InitOptions};
 use crate::output::Output;
@@ -393,7 +394,16 @@ fn kubeconfig_ca(d: &InitData, generated: &[kubeadm_api::OutFile]) -> anyhow::Re
         .map_err(|e| anyhow::Error::new(e).context("couldn't create a kubeconfig; the CA files couldn't be loaded"))
 }
 
-fn kubeconfig_output(d: &InitData, file: &str, ca: &kubeadm_pki::CertAndKey) -> anyhow::Result<PhaseOutput> {
+/// The part of a kubeconfig phase before its client certificate: endpoint warnings, the spec and
+/// the certificate's parameters (upstream computes them in this order, per file).
+struct KubeconfigPlan {
+    out: PhaseOutput,
+    spec: kubeadm_manifests::kubeconfig::KubeConfigSpec,
+    algorithm: kubeadm_pki::KeyAlgorithm,
+    not_after: time::OffsetDateTime,
+}
+
+fn kubeconfig_plan(d: &InitData, file: &str) -> anyhow::Result<KubeconfigPlan> {
     use kubeadm_manifests::kubeconfig as kc;
     let mut out = PhaseOutput::default();
     let endpoint = &d.cfg.init.local_api_endpoint;
@@ -405,13 +415,42 @@ fn kubeconfig_output(d: &InitData, file: &str, ca: &kubeadm_pki::CertAndKey) -> 
         }
     }
     let specs = kc::init_kubeconfig_specs(&d.cfg.cluster, endpoint, &d.cfg.init.node_registration.name)?;
-    let spec = specs.iter().find(|s| s.file_name == file).ok_or_else(|| anyhow::anyhow!("couldn't retrieve KubeConfigSpec for {file}"))?;
-    let algorithm: kubeadm_pki::KeyAlgorithm = d.cfg.cluster.encryption_algorithm_or_default().as_str().parse()?;
+    let spec = specs.into_iter().find(|s| s.file_name == file).ok_or_else(|| anyhow::anyhow!("couldn't retrieve KubeConfigSpec for {file}"))?;
+    let algorithm = kubeconfig_key_algorithm(d)?;
     let validity = cert_inputs(d)?.cert_validity;
-    let client = kubeadm_pki::issue_client_cert(ca, &spec.client_name, &spec.organizations, algorithm, d.start_time + validity)
-        .with_context(|| format!("failure while creating {} client certificate", spec.client_name))?;
+    Ok(KubeconfigPlan { out, spec, algorithm, not_after: d.start_time + validity })
+}
+
+fn kubeconfig_key_algorithm(d: &InitData) -> anyhow::Result<kubeadm_pki::KeyAlgorithm> {
+    Ok(d.cfg.cluster.encryption_algorithm_or_default().as_str().parse()?)
+}
+
+/// Issues the client certificate of `plan`, with `key` if one was generated beforehand (a failed
+/// pre-generation is retried, and reported, here).
+fn kubeconfig_client(
+    plan: &KubeconfigPlan,
+    ca: &kubeadm_pki::CertAndKey,
+    key: Option<kubeadm_pki::PrivateKey>,
+) -> anyhow::Result<kubeadm_pki::CertAndKey> {
+    let spec = &plan.spec;
+    let client = match key {
+        Some(key) => kubeadm_pki::issue_client_cert_with_key(ca, &spec.client_name, &spec.organizations, key, plan.not_after),
+        None => kubeadm_pki::issue_client_cert(ca, &spec.client_name, &spec.organizations, plan.algorithm, plan.not_after),
+    };
+    client.with_context(|| format!("failure while creating {} client certificate", spec.client_name))
+}
+
+fn kubeconfig_output(
+    d: &InitData,
+    file: &str,
+    plan: KubeconfigPlan,
+    ca: &kubeadm_pki::CertAndKey,
+    client: kubeadm_pki::CertAndKey,
+) -> anyhow::Result<PhaseOutput> {
+    use kubeadm_manifests::kubeconfig as kc;
+    let KubeconfigPlan { mut out, spec, .. } = plan;
     let key_pem = client.key.to_pem().context("failed to marshal private key to PEM")?;
-    let config = kc::build_from_spec(spec, &d.cfg.cluster.cluster_name, ca.cert.to_pem().as_bytes(), key_pem.as_bytes(), client.cert.to_pem().as_bytes());
+    let config = kc::build_from_spec(&spec, &d.cfg.cluster.cluster_name, ca.cert.to_pem().as_bytes(), key_pem.as_bytes(), client.cert.to_pem().as_bytes());
     let dir = d.kubeconfig_dir();
     let path = dir.join(file);
     match std::fs::read(&path) {
@@ -456,6 +495,16 @@ pub fn prepare(d: &mut InitData) -> Result<(), PrepareFailed> {
         return Ok(());
     }
     let mut prepared: std::collections::HashMap<String, PhaseOutput> = std::collections::HashMap::new();
+    let kubeconfigs: Vec<(&str, &str)> =
+        KUBECONFIG_PHASES.iter().copied().filter(|(n, _)| selected(d, &format!("kubeconfig/{n}"))).collect();
+    // With an external CA no kubeconfig is generated (all or none: the check does not depend on
+    // the file). Preparing writes nothing, so checking before the certs is the same as after.
+    let kubeconfig_external = !kubeconfigs.is_empty() && external_ca(d);
+    // Keys for the kubeconfig client certificates, generated with the certificates' keys when
+    // both are needed (one parallel batch); `None` (or a failed generation, retried and reported
+    // when issuing) means generate when issuing.
+    let mut kubeconfig_keys: Vec<Option<kubeadm_pki::PrivateKey>> = Vec::new();
+    let kc_alg = if kubeconfigs.is_empty() || kubeconfig_external { None } else { kubeconfig_key_algorithm(d).ok() };
 
     // certs
     let certs: Vec<&str> = CERT_PHASES.iter().copied().filter(|n| selected(d, &format!("certs/{n}"))).collect();
@@ -465,7 +514,16 @@ pub fn prepare(d: &mut InitData) -> Result<(), PrepareFailed> {
         let inputs = cert_inputs(d).map_err(|e| fail(&first, e))?;
         let mut runner = kubeadm_pki::CertsRunner::new(&inputs);
         if certs.len() > 1 {
-            runner.pregenerate_keys();
+            match kc_alg {
+                Some(alg) => {
+                    let ((), keys) = rayon::join(
+                        || runner.pregenerate_keys(),
+                        || kubeconfigs.par_iter().map(|_| kubeadm_pki::PrivateKey::generate(alg).ok()).collect(),
+                    );
+                    kubeconfig_keys = keys;
+                }
+                None => runner.pregenerate_keys(),
+            }
         }
         for name in certs {
             let phase = format!("certs/{name}");
@@ -476,30 +534,46 @@ pub fn prepare(d: &mut InitData) -> Result<(), PrepareFailed> {
     }
 
     // kubeconfig
-    let kubeconfigs: Vec<(&str, &str)> =
-        KUBECONFIG_PHASES.iter().copied().filter(|(n, _)| selected(d, &format!("kubeconfig/{n}"))).collect();
-    if !kubeconfigs.is_empty() {
-        let external = external_ca(d);
-        let mut ca = None;
+    if kubeconfig_external {
         for (name, file) in kubeconfigs {
             let phase = format!("kubeconfig/{name}");
-            if external {
-                let mut o = PhaseOutput::default();
-                o.msg(kubeadm_manifests::kubeconfig::msg_external_ca(file));
-                if d.dry_run {
-                    let src = PathBuf::from(crate::commands::init::KUBERNETES_DIR).join(file);
-                    let data = std::fs::read(&src)
-                        .map_err(|e| fail(&phase, anyhow::anyhow!("could not copy {file} to dry run directory {}: {}", path_str(&d.kubeconfig_dir()), io_reason(&e))))?;
-                    o.files.push(kubeadm_api::OutFile::secret(d.kubeconfig_dir().join(file), data, 0o600));
-                }
-                prepared.insert(phase, o);
-                continue;
+            let mut o = PhaseOutput::default();
+            o.msg(kubeadm_manifests::kubeconfig::msg_external_ca(file));
+            if d.dry_run {
+                let src = PathBuf::from(crate::commands::init::KUBERNETES_DIR).join(file);
+                let data = std::fs::read(&src)
+                    .map_err(|e| fail(&phase, anyhow::anyhow!("could not copy {file} to dry run directory {}: {}", path_str(&d.kubeconfig_dir()), io_reason(&e))))?;
+                o.files.push(kubeadm_api::OutFile::secret(d.kubeconfig_dir().join(file), data, 0o600));
             }
-            if ca.is_none() {
-                ca = Some(kubeconfig_ca(d, &generated).map_err(|e| fail(&phase, e))?);
+            prepared.insert(phase, o);
+        }
+    } else if !kubeconfigs.is_empty() {
+        // Upstream, per file: the spec and its parameters, the CA (loaded for the first file),
+        // the client certificate, the file. Here every client certificate is issued in one
+        // parallel batch; results and errors are then taken in that same order.
+        let plans: Vec<anyhow::Result<KubeconfigPlan>> = kubeconfigs.iter().map(|(_, file)| kubeconfig_plan(d, file)).collect();
+        let ca = kubeconfig_ca(d, &generated);
+        kubeconfig_keys.resize_with(plans.len(), || None);
+        let mut clients: Vec<Option<anyhow::Result<kubeadm_pki::CertAndKey>>> = match &ca {
+            Ok(ca) => plans
+                .par_iter()
+                .zip(kubeconfig_keys)
+                .map(|(plan, key)| plan.as_ref().ok().map(|p| kubeconfig_client(p, ca, key)))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        clients.resize_with(plans.len(), || None);
+        let mut ca = Some(ca);
+        for (((name, file), plan), client) in kubeconfigs.into_iter().zip(plans).zip(clients) {
+            let phase = format!("kubeconfig/{name}");
+            let plan = plan.map_err(|e| fail(&phase, e))?;
+            // Only the first file gets here with `ca` still set: its error is that file's.
+            if let Some(Err(e)) = ca.take_if(|c| c.is_err()) {
+                return Err(fail(&phase, e));
             }
-            let Some(ca) = ca.as_ref() else { continue };
-            let o = kubeconfig_output(d, file, ca).map_err(|e| fail(&phase, e))?;
+            let (Some(Ok(ca)), Some(client)) = (ca.as_ref(), client) else { continue };
+            let client = client.map_err(|e| fail(&phase, e))?;
+            let o = kubeconfig_output(d, file, plan, ca, client).map_err(|e| fail(&phase, e))?;
             prepared.insert(phase, o);
         }
     }
