@@ -196,7 +196,8 @@ pub const KUBE_PROXY_CLUSTER_ROLE_NAME: &str = "system:node-proxier";
 /// `system:node-bootstrapper`.
 pub const NODE_BOOTSTRAPPER_CLUSTER_ROLE_NAME: &str = "system:node-bootstrapper";
 /// ClusterRole allowing auto-approval of node client CSRs.
-pub const CSR_AUTO_APPROVAL_CLUSTER_ROLE_NAME: &str = "system:certificates.k8s.io:certificatesigningrequests:nodeclient";
+pub const CSR_AUTO_APPROVAL_CLUSTER_ROLE_NAME: &str =
+    "system:certificates.k8s.io:certificatesigningrequests:nodeclient";
 /// ClusterRole allowing auto-approval of node self CSRs.
 pub const NODE_SELF_CSR_AUTO_APPROVAL_CLUSTER_ROLE_NAME: &str =
     "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient";
@@ -213,7 +214,8 @@ pub const GET_NODES_CLUSTER_ROLE_NAME: &str = "kubeadm:get-nodes";
 /// `kubeadm:node-autoapprove-bootstrap`.
 pub const NODE_AUTO_APPROVE_BOOTSTRAP_CLUSTER_ROLE_BINDING: &str = "kubeadm:node-autoapprove-bootstrap";
 /// `kubeadm:node-autoapprove-certificate-rotation`.
-pub const NODE_AUTO_APPROVE_CERTIFICATE_ROTATION_CLUSTER_ROLE_BINDING: &str = "kubeadm:node-autoapprove-certificate-rotation";
+pub const NODE_AUTO_APPROVE_CERTIFICATE_ROTATION_CLUSTER_ROLE_BINDING: &str =
+    "kubeadm:node-autoapprove-certificate-rotation";
 /// `kubeadm:cluster-admins` (group and ClusterRoleBinding).
 pub const CLUSTER_ADMINS_GROUP_AND_CLUSTER_ROLE_BINDING: &str = "kubeadm:cluster-admins";
 /// `kubeadm:apiserver-kubelet-client`.
@@ -404,7 +406,8 @@ pub const LABEL_EXCLUDE_FROM_EXTERNAL_LB: &str = "node.kubernetes.io/exclude-fro
 /// Effect of the control-plane taint.
 pub const CONTROL_PLANE_TAINT_EFFECT: &str = "NoSchedule";
 /// `kubeadm.kubernetes.io/etcd.advertise-client-urls`.
-pub const ETCD_ADVERTISE_CLIENT_URLS_ANNOTATION_KEY: &str = "kubeadm.kubernetes.io/etcd.advertise-client-urls";
+pub const ETCD_ADVERTISE_CLIENT_URLS_ANNOTATION_KEY: &str =
+    "kubeadm.kubernetes.io/etcd.advertise-client-urls";
 /// `kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint`.
 pub const KUBE_API_SERVER_ADVERTISE_ADDRESS_ENDPOINT_ANNOTATION_KEY: &str =
     "kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint";

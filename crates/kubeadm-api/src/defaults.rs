@@ -13,9 +13,9 @@ use crate::constants;
 use crate::duration::Duration;
 use crate::net::{join_host_port, parse_host_port, parse_ip_sloppy};
 use crate::v1beta4::{
-    ApiEndpoint, BootstrapToken, BootstrapTokenString, ClusterConfiguration, Discovery, EncryptionAlgorithmType,
-    EnvVar, InitConfiguration, JoinConfiguration, LocalEtcd, NodeRegistrationOptions, ResetConfiguration, Timeouts,
-    UpgradeConfiguration,
+    ApiEndpoint, BootstrapToken, BootstrapTokenString, ClusterConfiguration, Discovery,
+    EncryptionAlgorithmType, EnvVar, InitConfiguration, JoinConfiguration, LocalEtcd,
+    NodeRegistrationOptions, ResetConfiguration, Timeouts, UpgradeConfiguration,
 };
 
 /// Warnings produced by dynamic defaulting (upstream logs them with klog).
@@ -34,7 +34,9 @@ pub enum DefaultsError {
     #[error("unable to resolve link-local addresses")]
     NoLoopbackAddress,
     /// `kubernetesVersion` is not a version or a known label.
-    #[error("version {0:?} doesn't match patterns for neither semantic version nor labels (stable, latest, ...)")]
+    #[error(
+        "version {0:?} doesn't match patterns for neither semantic version nor labels (stable, latest, ...)"
+    )]
     UnknownVersion(String),
     /// `kubernetesVersion` does not have a valid bucket prefix.
     #[error("invalid version {0:?}")]
@@ -77,7 +79,8 @@ pub struct HostFacts {
 
 /// `SetDefaults_Timeouts`.
 pub fn set_defaults_timeouts(t: &mut Timeouts) {
-    t.control_plane_component_health_check.get_or_insert(constants::CONTROL_PLANE_COMPONENT_HEALTH_CHECK_TIMEOUT);
+    t.control_plane_component_health_check
+        .get_or_insert(constants::CONTROL_PLANE_COMPONENT_HEALTH_CHECK_TIMEOUT);
     t.kubelet_health_check.get_or_insert(constants::KUBELET_HEALTH_CHECK_TIMEOUT);
     t.kubernetes_api_call.get_or_insert(constants::KUBERNETES_API_CALL_TIMEOUT);
     t.etcd_api_call.get_or_insert(constants::ETCD_API_CALL_TIMEOUT);
@@ -302,7 +305,9 @@ pub fn resolve_kubernetes_version(version: &str) -> Result<String, DefaultsError
     }
     // ^((release|ci)/)?([-\w.+]+)$
     let label = version.strip_prefix("release/").or_else(|| version.strip_prefix("ci/")).unwrap_or(version);
-    if label.is_empty() || !label.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+')) {
+    if label.is_empty()
+        || !label.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+'))
+    {
         return Err(DefaultsError::InvalidVersion(version.to_string()));
     }
     if is_release_version(label) {
@@ -409,7 +414,10 @@ fn go_ip_string(ip: IpAddr) -> String {
 /// `SetAPIEndpointDynamicDefaults`: resolves an empty/unspecified advertise address to the
 /// default-route address (or `0.0.0.0` with a warning), a loopback one to the loopback interface's
 /// global address.
-pub fn set_api_endpoint_dynamic_defaults(ep: &mut ApiEndpoint, facts: &HostFacts) -> Result<Warnings, DefaultsError> {
+pub fn set_api_endpoint_dynamic_defaults(
+    ep: &mut ApiEndpoint,
+    facts: &HostFacts,
+) -> Result<Warnings, DefaultsError> {
     let mut warnings = Vec::new();
     let ip = parse_ip_sloppy(&ep.advertise_address);
     if ip.is_none() && !ep.advertise_address.is_empty() {
@@ -448,8 +456,8 @@ pub fn set_cluster_dynamic_defaults(
     let mut warnings = Vec::new();
     normalize_kubernetes_version(c)?;
     if !c.control_plane_endpoint.is_empty() {
-        let (host, port) =
-            parse_host_port(&c.control_plane_endpoint).map_err(|e| DefaultsError::ControlPlaneEndpoint(e.to_string()))?;
+        let (host, port) = parse_host_port(&c.control_plane_endpoint)
+            .map_err(|e| DefaultsError::ControlPlaneEndpoint(e.to_string()))?;
         if port.is_empty() {
             c.control_plane_endpoint = join_host_port(&host, local_api_endpoint.bind_port);
         }
@@ -481,7 +489,10 @@ pub fn set_init_dynamic_defaults(
 
 /// `SetJoinDynamicDefaults`: node registration (taint only for control-plane joins) and the
 /// control-plane API endpoint.
-pub fn set_join_dynamic_defaults(c: &mut JoinConfiguration, facts: &HostFacts) -> Result<Warnings, DefaultsError> {
+pub fn set_join_dynamic_defaults(
+    c: &mut JoinConfiguration,
+    facts: &HostFacts,
+) -> Result<Warnings, DefaultsError> {
     let cp = c.control_plane.is_some();
     let mut w = set_node_registration_dynamic_defaults(&mut c.node_registration, cp, facts)?;
     if let Some(cp) = &mut c.control_plane {
@@ -552,7 +563,8 @@ mod tests {
         assert_eq!(c.certificate_validity_period.unwrap().to_string(), "8760h0m0s");
 
         let mut c = ClusterConfiguration::default();
-        c.etcd.external = Some(ExternalEtcd { endpoints: vec!["https://e:2379".into()], ..Default::default() });
+        c.etcd.external =
+            Some(ExternalEtcd { endpoints: vec!["https://e:2379".into()], ..Default::default() });
         set_defaults_cluster_configuration(&mut c);
         assert!(c.etcd.local.is_none());
         assert_eq!(c.etcd.external.unwrap().http_endpoints, vec!["https://e:2379"]);
@@ -561,7 +573,8 @@ mod tests {
     #[test]
     fn join_defaults() {
         let mut j = JoinConfiguration::default();
-        j.discovery.bootstrap_token = Some(BootstrapTokenDiscovery { token: "abcdef.0123456789abcdef".into(), ..Default::default() });
+        j.discovery.bootstrap_token =
+            Some(BootstrapTokenDiscovery { token: "abcdef.0123456789abcdef".into(), ..Default::default() });
         j.control_plane = Some(JoinControlPlane::default());
         set_defaults_join_configuration(&mut j);
         assert_eq!(j.ca_cert_path, "/etc/kubernetes/pki/ca.crt");
@@ -570,10 +583,16 @@ mod tests {
         let w = set_join_dynamic_defaults(&mut j, &facts()).unwrap();
         assert!(w.is_empty());
         assert_eq!(j.node_registration.name, "myhost");
-        assert_eq!(j.node_registration.taints.as_ref().unwrap()[0].key, "node-role.kubernetes.io/control-plane");
+        assert_eq!(
+            j.node_registration.taints.as_ref().unwrap()[0].key,
+            "node-role.kubernetes.io/control-plane"
+        );
         assert_eq!(j.control_plane.unwrap().local_api_endpoint.advertise_address, "192.168.1.10");
 
-        let mut d = Discovery { file: Some(FileDiscovery { kube_config_path: "file:///etc/k.conf".into() }), ..Default::default() };
+        let mut d = Discovery {
+            file: Some(FileDiscovery { kube_config_path: "file:///etc/k.conf".into() }),
+            ..Default::default()
+        };
         set_defaults_discovery(&mut d);
         assert_eq!(d.file.unwrap().kube_config_path, "/etc/k.conf");
 
@@ -629,7 +648,8 @@ mod tests {
 
     #[test]
     fn versions() {
-        for l in ["stable", "stable-1", "latest", "stable-1.37", "latest-1.3", "release/stable", "ci/latest"] {
+        for l in ["stable", "stable-1", "latest", "stable-1.37", "latest-1.3", "release/stable", "ci/latest"]
+        {
             assert_eq!(resolve_kubernetes_version(l).unwrap(), "v1.37.2", "{l}");
         }
         assert_eq!(resolve_kubernetes_version("1.36.1").unwrap(), "v1.36.1");
@@ -661,7 +681,11 @@ mod tests {
 
     #[test]
     fn env_var_field_ref() {
-        let mut e = EnvVar { name: "N".into(), value_from: Some(serde_json::json!({"fieldRef": {"fieldPath": "x"}})), ..Default::default() };
+        let mut e = EnvVar {
+            name: "N".into(),
+            value_from: Some(serde_json::json!({"fieldRef": {"fieldPath": "x"}})),
+            ..Default::default()
+        };
         set_defaults_env_var(&mut e);
         assert_eq!(e.value_from.unwrap()["fieldRef"]["apiVersion"], "v1");
     }

@@ -100,7 +100,10 @@ impl Duration {
             let mut i = 0;
             let mut v: u64 = 0;
             while i < rest.len() && rest[i].is_ascii_digit() {
-                v = v.checked_mul(10).and_then(|v| v.checked_add(u64::from(rest[i] - b'0'))).ok_or_else(invalid)?;
+                v = v
+                    .checked_mul(10)
+                    .and_then(|v| v.checked_add(u64::from(rest[i] - b'0')))
+                    .ok_or_else(invalid)?;
                 i += 1;
             }
             let pre = i > 0;
@@ -152,7 +155,11 @@ impl Duration {
             let mut part = v.checked_mul(mult).ok_or_else(invalid)?;
             if frac > 0 {
                 // Go computes this in float64 too.
-                #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                #[allow(
+                    clippy::cast_precision_loss,
+                    clippy::cast_possible_truncation,
+                    clippy::cast_sign_loss
+                )]
                 let f = (frac as f64 * (mult as f64 / scale)) as u64;
                 part = part.checked_add(f).ok_or_else(invalid)?;
             }

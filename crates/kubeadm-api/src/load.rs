@@ -218,7 +218,10 @@ fn validate_supported_version(doc: &Document, opts: &LoadOptions) -> Result<(), 
         });
     }
     if doc.api_version == "kubeadm.k8s.io/v1" && !opts.allow_experimental {
-        return Err(ConfigError::Experimental { api_version: doc.api_version.clone(), kind: doc.kind.clone() });
+        return Err(ConfigError::Experimental {
+            api_version: doc.api_version.clone(),
+            kind: doc.kind.clone(),
+        });
     }
     Ok(())
 }
@@ -236,7 +239,8 @@ const KUBEADM_KINDS: [&str; 5] = [
 ];
 
 fn is_component_config(doc: &Document) -> bool {
-    (doc.api_version == constants::KUBELET_CONFIG_API_VERSION && doc.kind == constants::KUBELET_CONFIGURATION_KIND)
+    (doc.api_version == constants::KUBELET_CONFIG_API_VERSION
+        && doc.kind == constants::KUBELET_CONFIGURATION_KIND)
         || (doc.api_version == constants::KUBE_PROXY_CONFIG_API_VERSION
             && doc.kind == constants::KUBE_PROXY_CONFIGURATION_KIND)
 }
@@ -248,7 +252,9 @@ fn is_v1beta3(doc: &Document) -> bool {
 }
 
 fn is_known(doc: &Document) -> bool {
-    (is_kubeadm_version(doc) && KUBEADM_KINDS.contains(&doc.kind.as_str())) || is_v1beta3(doc) || is_component_config(doc)
+    (is_kubeadm_version(doc) && KUBEADM_KINDS.contains(&doc.kind.as_str()))
+        || is_v1beta3(doc)
+        || is_component_config(doc)
 }
 
 /// Parses serde_norway's unknown-field message into (`path.field`, line).
@@ -279,7 +285,10 @@ fn remove_entry(text: &str, line: usize, column: usize) -> Option<String> {
         let l = lines[end];
         let t = l.trim_start();
         let ind = l.len() - t.len();
-        if t.trim().is_empty() || t.starts_with('#') || ind > indent || (ind == indent && t.starts_with("- ") && !key_part.starts_with("- "))
+        if t.trim().is_empty()
+            || t.starts_with('#')
+            || ind > indent
+            || (ind == indent && t.starts_with("- ") && !key_part.starts_with("- "))
         {
             // a sequence at the key's own indentation belongs to the key only if the key has no
             // inline value
@@ -309,7 +318,10 @@ fn remove_entry(text: &str, line: usize, column: usize) -> Option<String> {
 
 /// Decodes one document into `T`. Unknown fields are errors in strict mode, otherwise they are
 /// dropped with a warning in upstream's words.
-pub fn decode_document<T: DeserializeOwned>(doc: &Document, strict: bool) -> Result<(T, Vec<String>), ConfigError> {
+pub fn decode_document<T: DeserializeOwned>(
+    doc: &Document,
+    strict: bool,
+) -> Result<(T, Vec<String>), ConfigError> {
     let mut text = doc.text.clone();
     let mut warnings = Vec::new();
     for _ in 0..200 {
@@ -321,7 +333,10 @@ pub fn decode_document<T: DeserializeOwned>(doc: &Document, strict: bool) -> Res
                 };
                 let message = format!("unknown field {path:?}");
                 if strict {
-                    return Err(ConfigError::Strict { gvk: doc.gvk_go_syntax(), message: format!("{message} (line {line})") });
+                    return Err(ConfigError::Strict {
+                        gvk: doc.gvk_go_syntax(),
+                        message: format!("{message} (line {line})"),
+                    });
                 }
                 warnings.push(format!(
                     "error unmarshaling configuration {}: strict decoding error: {message}",
@@ -574,7 +589,10 @@ pub fn default_join_configuration() -> JoinConfiguration {
 }
 
 /// Loads a ResetConfiguration, static defaults applied; returns warnings too.
-pub fn load_reset_config(yaml: &str, opts: &LoadOptions) -> Result<(ResetConfiguration, Vec<String>), ConfigError> {
+pub fn load_reset_config(
+    yaml: &str,
+    opts: &LoadOptions,
+) -> Result<(ResetConfiguration, Vec<String>), ConfigError> {
     let (mut r, w): (ResetConfiguration, _) = load_single(yaml, opts, constants::RESET_CONFIGURATION_KIND)?;
     set_type_meta(&mut r.api_version, &mut r.kind, constants::RESET_CONFIGURATION_KIND);
     defaults::set_defaults_reset_configuration(&mut r);
@@ -590,8 +608,12 @@ pub fn default_reset_configuration() -> ResetConfiguration {
 }
 
 /// Loads an UpgradeConfiguration, static defaults applied; returns warnings too.
-pub fn load_upgrade_config(yaml: &str, opts: &LoadOptions) -> Result<(UpgradeConfiguration, Vec<String>), ConfigError> {
-    let (mut u, w): (UpgradeConfiguration, _) = load_single(yaml, opts, constants::UPGRADE_CONFIGURATION_KIND)?;
+pub fn load_upgrade_config(
+    yaml: &str,
+    opts: &LoadOptions,
+) -> Result<(UpgradeConfiguration, Vec<String>), ConfigError> {
+    let (mut u, w): (UpgradeConfiguration, _) =
+        load_single(yaml, opts, constants::UPGRADE_CONFIGURATION_KIND)?;
     set_type_meta(&mut u.api_version, &mut u.kind, constants::UPGRADE_CONFIGURATION_KIND);
     defaults::set_defaults_upgrade_configuration(&mut u);
     Ok((u, w))
@@ -657,7 +679,8 @@ mode: ipvs
         let b = load_init_config("apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\n").unwrap();
         assert_eq!(b.init.bootstrap_tokens.len(), 1);
         assert_eq!(b.init.kind, "InitConfiguration");
-        let e = load_init_config("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n").unwrap_err();
+        let e = load_init_config("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n")
+            .unwrap_err();
         assert_eq!(e, ConfigError::NoInitOrCluster);
     }
 
@@ -667,9 +690,17 @@ mode: ipvs
         let b = load_init_config(y).unwrap();
         assert_eq!(b.init.node_registration.cri_socket, "unix:///x");
         assert_eq!(b.warnings.len(), 2, "{:?}", b.warnings);
-        assert!(b.warnings.iter().any(|w| w.contains("strict decoding error: unknown field \"nodeRegistration.foo\"")), "{:?}", b.warnings);
+        assert!(
+            b.warnings
+                .iter()
+                .any(|w| w.contains("strict decoding error: unknown field \"nodeRegistration.foo\"")),
+            "{:?}",
+            b.warnings
+        );
         assert!(b.warnings.iter().any(|w| w.contains("unknown field \"bogus\"")));
-        let e = load_init_config_with(y, &LoadOptions { strict: true, ..Default::default() }).unwrap_err().to_string();
+        let e = load_init_config_with(y, &LoadOptions { strict: true, ..Default::default() })
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("error unmarshaling configuration schema.GroupVersionKind{Group:\"kubeadm.k8s.io\", Version:\"v1beta4\", Kind:\"InitConfiguration\"}: strict decoding error: unknown field \"nodeRegistration.foo\" (line 5)"), "{e}");
     }
 
@@ -685,12 +716,22 @@ mode: ipvs
     #[test]
     fn errors() {
         let e = load_init_config("kind: InitConfiguration\n").unwrap_err();
-        assert_eq!(e.to_string(), "invalid configuration for GroupVersionKind {Group: Version: Kind:InitConfiguration}: kind and apiVersion is mandatory information that must be specified");
+        assert_eq!(
+            e.to_string(),
+            "invalid configuration for GroupVersionKind {Group: Version: Kind:InitConfiguration}: kind and apiVersion is mandatory information that must be specified"
+        );
         let y = "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\n---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\n";
-        assert_eq!(load_init_config(y).unwrap_err().to_string(), "invalid configuration: kind \"InitConfiguration\" is specified twice in YAML file");
-        let e = load_init_config("apiVersion: kubeadm.k8s.io/v1beta2\nkind: InitConfiguration\n").unwrap_err().to_string();
+        assert_eq!(
+            load_init_config(y).unwrap_err().to_string(),
+            "invalid configuration: kind \"InitConfiguration\" is specified twice in YAML file"
+        );
+        let e = load_init_config("apiVersion: kubeadm.k8s.io/v1beta2\nkind: InitConfiguration\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("your configuration file uses an old API spec: \"kubeadm.k8s.io/v1beta2\" (kind: \"InitConfiguration\"). Please use kubeadm v1.22 instead"), "{e}");
-        let e = load_init_config("apiVersion: kubeadm.k8s.io/v1\nkind: InitConfiguration\n").unwrap_err().to_string();
+        let e = load_init_config("apiVersion: kubeadm.k8s.io/v1\nkind: InitConfiguration\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("experimental API spec: \"kubeadm.k8s.io/v1\""), "{e}");
         let e = load_init_config("apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nlocalAPIEndpoint:\n  bindPort: abc\n").unwrap_err().to_string();
         assert!(e.contains("localAPIEndpoint.bindPort: invalid type"), "{e}");
@@ -703,7 +744,13 @@ mode: ipvs
         let y = "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\n---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: JoinConfiguration\n---\napiVersion: foo.io/v1\nkind: Bar\n";
         let b = load_init_config(y).unwrap();
         assert!(b.warnings.iter().any(|w| w.contains("Ignored configuration document with GroupVersionKind kubeadm.k8s.io/v1beta4, Kind=JoinConfiguration")), "{:?}", b.warnings);
-        assert!(b.warnings.iter().any(|w| w.contains("unknown configuration schema.GroupVersionKind{Group:\"foo.io\"")), "{:?}", b.warnings);
+        assert!(
+            b.warnings
+                .iter()
+                .any(|w| w.contains("unknown configuration schema.GroupVersionKind{Group:\"foo.io\"")),
+            "{:?}",
+            b.warnings
+        );
         assert!(load_init_config_with(y, &LoadOptions { strict: true, ..Default::default() }).is_err());
     }
 
@@ -714,14 +761,30 @@ mode: ipvs
         assert_eq!(j.join.discovery.tls_bootstrap_token.expose(), "abcdef.0123456789abcdef");
         assert_eq!(j.warnings.len(), 1);
         assert!(!format!("{:?}", j.join).contains("0123456789abcdef"));
-        assert_eq!(load_join_config("apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\n").unwrap_err().to_string(), "no JoinConfiguration found in the supplied config");
-        let (r, _) = load_reset_config("apiVersion: kubeadm.k8s.io/v1beta4\nkind: ResetConfiguration\nforce: true\n", &LoadOptions::default()).unwrap();
+        assert_eq!(
+            load_join_config("apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\n")
+                .unwrap_err()
+                .to_string(),
+            "no JoinConfiguration found in the supplied config"
+        );
+        let (r, _) = load_reset_config(
+            "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ResetConfiguration\nforce: true\n",
+            &LoadOptions::default(),
+        )
+        .unwrap();
         assert!(r.force);
         assert_eq!(r.certificates_dir, "/etc/kubernetes/pki");
-        let (u, _) = load_upgrade_config("apiVersion: kubeadm.k8s.io/v1beta4\nkind: UpgradeConfiguration\napply:\n  forceUpgrade: true\n", &LoadOptions::default()).unwrap();
+        let (u, _) = load_upgrade_config(
+            "apiVersion: kubeadm.k8s.io/v1beta4\nkind: UpgradeConfiguration\napply:\n  forceUpgrade: true\n",
+            &LoadOptions::default(),
+        )
+        .unwrap();
         assert_eq!(u.apply.force_upgrade, Some(true));
         assert_eq!(u.apply.etcd_upgrade, Some(true));
-        let c = parse_cluster_configuration("apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: v1.37.2\n").unwrap();
+        let c = parse_cluster_configuration(
+            "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: v1.37.2\n",
+        )
+        .unwrap();
         assert_eq!(c.kubernetes_version, "v1.37.2");
     }
     const V1BETA3_INIT: &str = "apiVersion: kubeadm.k8s.io/v1beta3
@@ -777,9 +840,15 @@ featureGates:
     #[test]
     fn v1beta3_init_and_cluster_convert() {
         let b = load_init_config(V1BETA3_INIT).unwrap();
-        let dep: Vec<_> = b.warnings.iter().filter(|w| w.contains("v1beta3") && w.contains("deprecated")).collect();
+        let dep: Vec<_> =
+            b.warnings.iter().filter(|w| w.contains("v1beta3") && w.contains("deprecated")).collect();
         assert_eq!(dep.len(), 2, "{:?}", b.warnings);
-        assert!(dep[0].contains("removed from upstream kubeadm v1.37") && dep[0].contains("kubeadm-rs config migrate"), "{}", dep[0]);
+        assert!(
+            dep[0].contains("removed from upstream kubeadm v1.37")
+                && dep[0].contains("kubeadm-rs config migrate"),
+            "{}",
+            dep[0]
+        );
         assert_eq!(b.warnings.len(), 2, "{:?}", b.warnings);
         // typemeta is v1beta4
         assert_eq!(b.init.api_version, "kubeadm.k8s.io/v1beta4");
@@ -795,7 +864,10 @@ featureGates:
         assert_eq!(nr.image_pull_policy, "IfNotPresent");
         assert_eq!(b.init.local_api_endpoint.bind_port, 6443);
         assert_eq!(b.init.bootstrap_tokens[0].ttl, Some(crate::Duration::from_hours(1)));
-        assert_eq!(b.init.bootstrap_tokens[0].groups, vec!["system:bootstrappers:kubeadm:default-node-token"]);
+        assert_eq!(
+            b.init.bootstrap_tokens[0].groups,
+            vec!["system:bootstrappers:kubeadm:default-node-token"]
+        );
         let t = b.init.timeouts.as_ref().unwrap();
         assert_eq!(t.control_plane_component_health_check, Some(crate::Duration::from_mins(10)));
         assert_eq!(t.kubelet_health_check, Some(crate::Duration::from_mins(4)));
@@ -818,7 +890,10 @@ featureGates:
         assert_eq!(l.data_dir, "/data/etcd");
         assert_eq!(
             l.extra_args,
-            vec![Arg::new("election-timeout", "5000"), Arg::new("listen-metrics-urls", "http://0.0.0.0:2381")]
+            vec![
+                Arg::new("election-timeout", "5000"),
+                Arg::new("listen-metrics-urls", "http://0.0.0.0:2381")
+            ]
         );
         assert_eq!(c.dns.image_meta.image_repository, "my.registry/coredns");
         assert!(!c.dns.disabled && !c.proxy.disabled);
@@ -834,7 +909,8 @@ featureGates:
     #[test]
     fn v1beta3_equals_v1beta4_equivalent() {
         let v3 = load_init_config(V1BETA3_INIT).unwrap();
-        let v4 = load_init_config(&print::marshal_init_configuration(&v3.init, &v3.cluster).unwrap()).unwrap();
+        let v4 =
+            load_init_config(&print::marshal_init_configuration(&v3.init, &v3.cluster).unwrap()).unwrap();
         assert!(v4.warnings.is_empty(), "{:?}", v4.warnings);
         assert_eq!(v3.init, v4.init);
         assert_eq!(v3.cluster, v4.cluster);
@@ -858,12 +934,18 @@ featureGates:
         // default (absent) and 4m leave the Init timeout alone, even when a v1beta4 Init sets one
         let y = "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\n---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\ntimeouts:\n  controlPlaneComponentHealthCheck: 7m\n";
         let b = load_init_config(y).unwrap();
-        assert_eq!(b.init.timeouts.unwrap().control_plane_component_health_check, Some(crate::Duration::from_mins(7)));
+        assert_eq!(
+            b.init.timeouts.unwrap().control_plane_component_health_check,
+            Some(crate::Duration::from_mins(7))
+        );
         assert_eq!(b.warnings.len(), 1, "{:?}", b.warnings);
         // only a ClusterConfiguration: the defaulted InitConfiguration gets the timeout
         let y = "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\napiServer:\n  timeoutForControlPlane: 90s\n";
         let b = load_init_config(y).unwrap();
-        assert_eq!(b.init.timeouts.unwrap().control_plane_component_health_check, Some(crate::Duration::from_secs(90)));
+        assert_eq!(
+            b.init.timeouts.unwrap().control_plane_component_health_check,
+            Some(crate::Duration::from_secs(90))
+        );
         assert_eq!(b.init.bootstrap_tokens.len(), 1);
     }
 
@@ -878,7 +960,11 @@ featureGates:
         );
         let b = load_init_config(y).unwrap();
         for f in ["apiServer.extraEnvs", "dns.type", "encryptionAlgorithm"] {
-            assert!(b.warnings.iter().any(|w| w.contains(&format!("unknown field {f:?}"))), "{f}: {:?}", b.warnings);
+            assert!(
+                b.warnings.iter().any(|w| w.contains(&format!("unknown field {f:?}"))),
+                "{f}: {:?}",
+                b.warnings
+            );
         }
         assert_eq!(b.cluster.cluster_name, "c1");
         assert_eq!(b.cluster.api_server.control_plane_component.extra_args, vec![Arg::new("v", "2")]);
@@ -886,11 +972,17 @@ featureGates:
         assert_eq!(b.cluster.encryption_algorithm, Some(crate::v1beta4::EncryptionAlgorithmType::Rsa2048));
         // a plain scalar is read as a string, as for v1beta4 `extraArgs[].value` (Go would reject `2`)
         let y = "apiVersion: kubeadm.k8s.io/v1beta3\nkind: InitConfiguration\nnodeRegistration:\n  kubeletExtraArgs:\n    v: 2\n";
-        assert_eq!(load_init_config(y).unwrap().init.node_registration.kubelet_extra_args, vec![Arg::new("v", "2")]);
+        assert_eq!(
+            load_init_config(y).unwrap().init.node_registration.kubelet_extra_args,
+            vec![Arg::new("v", "2")]
+        );
         // a nested value is a decode error with the field path
         let y = "apiVersion: kubeadm.k8s.io/v1beta3\nkind: InitConfiguration\nnodeRegistration:\n  kubeletExtraArgs:\n    v: [1]\n";
         let e = load_init_config(y).unwrap_err();
-        assert!(matches!(&e, ConfigError::Decode { kind, message } if kind == "InitConfiguration" && message.contains("nodeRegistration.kubeletExtraArgs")), "{e}");
+        assert!(
+            matches!(&e, ConfigError::Decode { kind, message } if kind == "InitConfiguration" && message.contains("nodeRegistration.kubeletExtraArgs")),
+            "{e}"
+        );
         // join: unknown field with path, strict
         let y = "apiVersion: kubeadm.k8s.io/v1beta3\nkind: JoinConfiguration\ndiscovery:\n  file:\n    kubeConfigPath: /a\n  timeouts: 1m\n";
         let e = load_join_config_with(y, &strict).unwrap_err().to_string();
@@ -948,11 +1040,18 @@ controlPlane:
         // the kubeadm-config ConfigMap of a cluster created with kubeadm <= v1.30
         let c = parse_cluster_configuration("apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nkubernetesVersion: v1.30.1\napiServer:\n  timeoutForControlPlane: 4m0s\n  extraArgs:\n    b: \"1\"\n    a: \"2\"\netcd:\n  external:\n    endpoints: [https://e:2379]\n    caFile: \"\"\n    certFile: \"\"\n    keyFile: \"\"\n").unwrap();
         assert_eq!(c.api_version, "kubeadm.k8s.io/v1beta4");
-        assert_eq!(c.api_server.control_plane_component.extra_args, vec![Arg::new("a", "2"), Arg::new("b", "1")]);
+        assert_eq!(
+            c.api_server.control_plane_component.extra_args,
+            vec![Arg::new("a", "2"), Arg::new("b", "1")]
+        );
         assert_eq!(c.etcd.external.unwrap().http_endpoints, vec!["https://e:2379"]);
         assert!(c.etcd.local.is_none());
         // v1beta3 has no ResetConfiguration: an unknown configuration
-        let e = load_reset_config("apiVersion: kubeadm.k8s.io/v1beta3\nkind: ResetConfiguration\n", &LoadOptions::default()).unwrap_err();
+        let e = load_reset_config(
+            "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ResetConfiguration\n",
+            &LoadOptions::default(),
+        )
+        .unwrap_err();
         assert_eq!(e, ConfigError::NotFound("ResetConfiguration"));
         // a v1beta3 JoinConfiguration in an init config is ignored like a v1beta4 one
         let y = "apiVersion: kubeadm.k8s.io/v1beta3\nkind: InitConfiguration\n---\napiVersion: kubeadm.k8s.io/v1beta3\nkind: JoinConfiguration\n";

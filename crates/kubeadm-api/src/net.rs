@@ -46,7 +46,9 @@ pub enum NetError {
         port: String,
     },
     /// Host is neither an IP nor a DNS subdomain.
-    #[error("hostport {hostport}: host '{host}' must be a valid IP address or a valid RFC-1123 DNS subdomain")]
+    #[error(
+        "hostport {hostport}: host '{host}' must be a valid IP address or a valid RFC-1123 DNS subdomain"
+    )]
     InvalidHost {
         /// The input.
         hostport: String,
@@ -63,7 +65,9 @@ pub enum NetError {
         source: Box<NetError>,
     },
     /// `bindPort` is invalid.
-    #[error("invalid value \"{port}\" given for api.bindPort: port must be a valid number between 1 and 65535, inclusive")]
+    #[error(
+        "invalid value \"{port}\" given for api.bindPort: port must be a valid number between 1 and 65535, inclusive"
+    )]
     InvalidBindPort {
         /// The port.
         port: i32,
@@ -282,10 +286,11 @@ pub fn control_plane_endpoint_url(
     if control_plane_endpoint.is_empty() {
         return Ok((local, false));
     }
-    let (host, port) = parse_host_port(control_plane_endpoint).map_err(|e| NetError::InvalidControlPlaneEndpoint {
-        endpoint: control_plane_endpoint.to_string(),
-        source: Box::new(e),
-    })?;
+    let (host, port) =
+        parse_host_port(control_plane_endpoint).map_err(|e| NetError::InvalidControlPlaneEndpoint {
+            endpoint: control_plane_endpoint.to_string(),
+            source: Box::new(e),
+        })?;
     let bind = bind_port.to_string();
     if port.is_empty() {
         Ok((https_url(&host, &bind), false))
@@ -327,7 +332,10 @@ mod tests {
         assert_eq!(split_host_port("[::1]:6443").unwrap(), ("::1".into(), "6443".into()));
         assert_eq!(split_host_port("a:1").unwrap(), ("a".into(), "1".into()));
         assert_eq!(split_host_port("a").unwrap_err().to_string(), "address a: missing port in address");
-        assert_eq!(split_host_port("::1:2").unwrap_err().to_string(), "address ::1:2: too many colons in address");
+        assert_eq!(
+            split_host_port("::1:2").unwrap_err().to_string(),
+            "address ::1:2: too many colons in address"
+        );
         assert_eq!(join_host_port("::1", 6443), "[::1]:6443");
         assert_eq!(parse_host_port("lb.example.com").unwrap(), ("lb.example.com".into(), String::new()));
         assert_eq!(parse_host_port("lb:8443").unwrap(), ("lb".into(), "8443".into()));
@@ -340,7 +348,10 @@ mod tests {
     fn endpoints() {
         assert_eq!(control_plane_endpoint_url("", "10.0.0.1", 6443).unwrap().0, "https://10.0.0.1:6443");
         assert_eq!(control_plane_endpoint_url("lb", "10.0.0.1", 6443).unwrap().0, "https://lb:6443");
-        assert_eq!(control_plane_endpoint_url("lb:443", "10.0.0.1", 6443).unwrap(), ("https://lb:443".into(), true));
+        assert_eq!(
+            control_plane_endpoint_url("lb:443", "10.0.0.1", 6443).unwrap(),
+            ("https://lb:443".into(), true)
+        );
         assert_eq!(control_plane_endpoint_url("", "fd00::1", 6443).unwrap().0, "https://[fd00::1]:6443");
         assert!(control_plane_endpoint_url("", "x", 6443).is_err());
     }

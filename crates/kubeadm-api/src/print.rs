@@ -33,7 +33,20 @@ fn needs_quotes(s: &str) -> bool {
     let lower = s.to_ascii_lowercase();
     if matches!(
         lower.as_str(),
-        "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "~" | ".inf" | "-.inf" | "+.inf" | ".nan"
+        "true"
+            | "false"
+            | "yes"
+            | "no"
+            | "on"
+            | "off"
+            | "y"
+            | "n"
+            | "null"
+            | "~"
+            | ".inf"
+            | "-.inf"
+            | "+.inf"
+            | ".nan"
     ) {
         return true;
     }
@@ -41,8 +54,12 @@ fn needs_quotes(s: &str) -> bool {
     let num = s.trim_start_matches(['-', '+']).replace('_', "");
     if !num.is_empty()
         && (num.parse::<f64>().is_ok()
-            || num.strip_prefix("0x").is_some_and(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit()))
-            || num.strip_prefix("0o").is_some_and(|o| !o.is_empty() && o.chars().all(|c| ('0'..='7').contains(&c))))
+            || num
+                .strip_prefix("0x")
+                .is_some_and(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit()))
+            || num
+                .strip_prefix("0o")
+                .is_some_and(|o| !o.is_empty() && o.chars().all(|c| ('0'..='7').contains(&c))))
         && !num.contains(':')
     {
         return true;
@@ -167,7 +184,10 @@ pub fn to_yaml<T: Serialize>(obj: &T) -> Result<String, PrintError> {
 }
 
 /// `MarshalInitConfigurationToBytes`: InitConfiguration and ClusterConfiguration, joined by `---`.
-pub fn marshal_init_configuration(init: &InitConfiguration, cluster: &ClusterConfiguration) -> Result<String, PrintError> {
+pub fn marshal_init_configuration(
+    init: &InitConfiguration,
+    cluster: &ClusterConfiguration,
+) -> Result<String, PrintError> {
     let mut i = init.clone();
     let mut c = cluster.clone();
     i.api_version = crate::v1beta4::API_VERSION.into();
@@ -333,7 +353,10 @@ scheduler: {}
     #[test]
     fn quoting() {
         let v = serde_json::json!({"a": "2", "b": "", "c": "true", "d": "x: y", "e": "-x", "f": ["1", {"g": "*", "h": [] }]});
-        assert_eq!(value_to_yaml(&v), "a: \"2\"\nb: \"\"\nc: \"true\"\nd: \"x: y\"\ne: -x\nf:\n- \"1\"\n- g: \"*\"\n  h: []\n");
+        assert_eq!(
+            value_to_yaml(&v),
+            "a: \"2\"\nb: \"\"\nc: \"true\"\nd: \"x: y\"\ne: -x\nf:\n- \"1\"\n- g: \"*\"\n  h: []\n"
+        );
         let back: serde_json::Value = serde_yaml::from_str(&value_to_yaml(&v)).unwrap();
         assert_eq!(back, v);
     }

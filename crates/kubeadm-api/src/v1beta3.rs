@@ -182,7 +182,9 @@ pub struct ClusterConfiguration {
 impl ClusterConfiguration {
     /// `apiServer.timeoutForControlPlane` after v1beta3 defaulting (`SetDefaults_APIServer`: 4m).
     pub fn timeout_for_control_plane(&self) -> Duration {
-        self.api_server.timeout_for_control_plane.unwrap_or(constants::CONTROL_PLANE_COMPONENT_HEALTH_CHECK_TIMEOUT)
+        self.api_server
+            .timeout_for_control_plane
+            .unwrap_or(constants::CONTROL_PLANE_COMPONENT_HEALTH_CHECK_TIMEOUT)
     }
 
     /// Converts to v1beta4 (`Convert_v1beta3_ClusterConfiguration_To_kubeadm_ClusterConfiguration`).
@@ -229,7 +231,8 @@ impl From<ClusterConfiguration> for v1beta4::ClusterConfiguration {
 /// default replaces `timeouts.controlPlaneComponentHealthCheck`.
 pub fn apply_timeout_for_control_plane(init: &mut v1beta4::InitConfiguration, timeout: Duration) {
     if timeout != Duration::ZERO && timeout != constants::CONTROL_PLANE_COMPONENT_HEALTH_CHECK_TIMEOUT {
-        init.timeouts.get_or_insert_with(Default::default).control_plane_component_health_check = Some(timeout);
+        init.timeouts.get_or_insert_with(Default::default).control_plane_component_health_check =
+            Some(timeout);
     }
 }
 
@@ -348,7 +351,10 @@ impl LocalEtcd {
     /// Converts to v1beta4 (args sorted by name).
     pub fn into_v1beta4(self) -> v1beta4::LocalEtcd {
         v1beta4::LocalEtcd {
-            image_meta: v1beta4::ImageMeta { image_repository: self.image_repository, image_tag: self.image_tag },
+            image_meta: v1beta4::ImageMeta {
+                image_repository: self.image_repository,
+                image_tag: self.image_tag,
+            },
             data_dir: self.data_dir,
             extra_args: convert_to_args(&self.extra_args),
             extra_envs: Vec::new(),
@@ -511,7 +517,8 @@ mod tests {
 
     #[test]
     fn args_sorted_and_null_values() {
-        let c: ControlPlaneComponent = serde_yaml::from_str("extraArgs:\n  v: \"2\"\n  b: x\n  a:\n").unwrap();
+        let c: ControlPlaneComponent =
+            serde_yaml::from_str("extraArgs:\n  v: \"2\"\n  b: x\n  a:\n").unwrap();
         let v = c.into_v1beta4();
         assert_eq!(v.extra_args, vec![Arg::new("a", ""), Arg::new("b", "x"), Arg::new("v", "2")]);
         let c: ControlPlaneComponent = serde_yaml::from_str("extraArgs: null\n").unwrap();
@@ -546,7 +553,9 @@ mod tests {
         }
         let e = serde_yaml::from_str::<InitConfiguration>("timeouts: {}\n").unwrap_err().to_string();
         assert!(e.contains("unknown field `timeouts`"), "{e}");
-        let e = serde_yaml::from_str::<JoinConfiguration>("nodeRegistration:\n  imagePullSerial: true\n").unwrap_err().to_string();
+        let e = serde_yaml::from_str::<JoinConfiguration>("nodeRegistration:\n  imagePullSerial: true\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown field `imagePullSerial`"), "{e}");
     }
 

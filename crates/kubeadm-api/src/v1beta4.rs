@@ -412,12 +412,19 @@ struct DnsWire {
 
 impl From<DnsWire> for Dns {
     fn from(w: DnsWire) -> Self {
-        Dns { image_meta: ImageMeta { image_repository: w.image_repository, image_tag: w.image_tag }, disabled: w.disabled }
+        Dns {
+            image_meta: ImageMeta { image_repository: w.image_repository, image_tag: w.image_tag },
+            disabled: w.disabled,
+        }
     }
 }
 impl From<Dns> for DnsWire {
     fn from(d: Dns) -> Self {
-        DnsWire { image_repository: d.image_meta.image_repository, image_tag: d.image_meta.image_tag, disabled: d.disabled }
+        DnsWire {
+            image_repository: d.image_meta.image_repository,
+            image_tag: d.image_meta.image_tag,
+            disabled: d.disabled,
+        }
     }
 }
 
@@ -462,7 +469,11 @@ pub struct NodeRegistrationOptions {
     #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub name: String,
     /// CRI socket URL.
-    #[serde(rename = "criSocket", skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        rename = "criSocket",
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub cri_socket: String,
     /// Taints; `None` means "default" (control-plane taint on control-plane nodes), `Some([])` means
     /// none. Always serialized (`taints: null`).
@@ -492,7 +503,11 @@ pub struct Networking {
     #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub pod_subnet: String,
     /// Cluster DNS domain.
-    #[serde(rename = "dnsDomain", skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        rename = "dnsDomain",
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub dns_domain: String,
 }
 
@@ -539,9 +554,17 @@ struct LocalEtcdWire {
     extra_args: Vec<Arg>,
     #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "null_default")]
     extra_envs: Vec<EnvVar>,
-    #[serde(rename = "serverCertSANs", skip_serializing_if = "Vec::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        rename = "serverCertSANs",
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_default"
+    )]
     server_cert_sans: Vec<String>,
-    #[serde(rename = "peerCertSANs", skip_serializing_if = "Vec::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        rename = "peerCertSANs",
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_default"
+    )]
     peer_cert_sans: Vec<String>,
 }
 
@@ -579,7 +602,11 @@ pub struct ExternalEtcd {
     #[serde(serialize_with = "vec_or_null", deserialize_with = "null_default")]
     pub endpoints: Vec<String>,
     /// etcd HTTP endpoints (defaults to `endpoints`).
-    #[serde(rename = "httpEndpoints", skip_serializing_if = "Vec::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        rename = "httpEndpoints",
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub http_endpoints: Vec<String>,
     /// CA file for etcd client TLS.
     #[serde(rename = "caFile", deserialize_with = "null_default")]
@@ -612,7 +639,11 @@ pub struct JoinConfiguration {
     #[serde(deserialize_with = "null_default")]
     pub node_registration: NodeRegistrationOptions,
     /// Path of the cluster CA on this node (default `/etc/kubernetes/pki/ca.crt`).
-    #[serde(rename = "caCertPath", skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        rename = "caCertPath",
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub ca_cert_path: String,
     /// How to discover and trust the cluster.
     #[serde(deserialize_with = "null_default")]
@@ -654,7 +685,11 @@ pub struct Discovery {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<FileDiscovery>,
     /// Token for the TLS bootstrap. Secret.
-    #[serde(rename = "tlsBootstrapToken", skip_serializing_if = "secret_is_empty", deserialize_with = "null_default")]
+    #[serde(
+        rename = "tlsBootstrapToken",
+        skip_serializing_if = "secret_is_empty",
+        deserialize_with = "null_default"
+    )]
     pub tls_bootstrap_token: SecretString,
 }
 
@@ -666,13 +701,25 @@ pub struct BootstrapTokenDiscovery {
     #[serde(deserialize_with = "null_default")]
     pub token: SecretString,
     /// API server `host:port` to discover from.
-    #[serde(rename = "apiServerEndpoint", skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        rename = "apiServerEndpoint",
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub api_server_endpoint: String,
     /// Expected CA public-key pins (`sha256:<hex>`).
-    #[serde(rename = "caCertHashes", skip_serializing_if = "Vec::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        rename = "caCertHashes",
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub ca_cert_hashes: Vec<String>,
     /// Skip CA pinning.
-    #[serde(rename = "unsafeSkipCAVerification", skip_serializing_if = "is_false", deserialize_with = "null_default")]
+    #[serde(
+        rename = "unsafeSkipCAVerification",
+        skip_serializing_if = "is_false",
+        deserialize_with = "null_default"
+    )]
     pub unsafe_skip_ca_verification: bool,
 }
 
@@ -735,7 +782,11 @@ pub struct ResetConfiguration {
     #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub certificates_dir: String,
     /// CRI socket URL.
-    #[serde(rename = "criSocket", skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        rename = "criSocket",
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub cri_socket: String,
     /// Dry-run mode.
     #[serde(skip_serializing_if = "is_false", deserialize_with = "null_default")]
@@ -1047,7 +1098,13 @@ mod tests {
         assert_eq!(t.expose(), "abcdef.0123456789abcdef");
         let dbg = format!("{t:?}");
         assert!(!dbg.contains("0123456789abcdef"), "{dbg}");
-        for bad in ["abcdef0123456789abcdef", "ABCDEF.0123456789abcdef", "abcde.0123456789abcdef", "abcdef.0123456789abcdeff", ""] {
+        for bad in [
+            "abcdef0123456789abcdef",
+            "ABCDEF.0123456789abcdef",
+            "abcde.0123456789abcdef",
+            "abcdef.0123456789abcdeff",
+            "",
+        ] {
             assert!(BootstrapTokenString::parse(bad).is_err(), "{bad}");
         }
         let err = BootstrapTokenString::parse("abcdef.zzzzzzzzzzzzzzzzz").unwrap_err().to_string();
@@ -1063,7 +1120,8 @@ mod tests {
 
     #[test]
     fn api_server_inline_fields_and_unknown() {
-        let a: ApiServer = serde_yaml::from_str("extraArgs:\n- name: a\n  value: b\ncertSANs: [x]\n").unwrap();
+        let a: ApiServer =
+            serde_yaml::from_str("extraArgs:\n- name: a\n  value: b\ncertSANs: [x]\n").unwrap();
         assert_eq!(a.control_plane_component.extra_args, vec![Arg::new("a", "b")]);
         assert_eq!(a.cert_sans, vec!["x".to_string()]);
         let e = serde_yaml::from_str::<ApiServer>("foo: 1\n").unwrap_err().to_string();
@@ -1100,4 +1158,3 @@ mod tests {
         assert_eq!(v, serde_json::json!({"endpoints": null, "caFile": "", "certFile": "", "keyFile": ""}));
     }
 }
-

@@ -16,7 +16,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use crate::constants;
-use crate::net::{is_dual_stack, parse_cidr_list, parse_host_port, parse_ip_sloppy, range_size, split_host_port};
+use crate::net::{
+    is_dual_stack, parse_cidr_list, parse_host_port, parse_ip_sloppy, range_size, split_host_port,
+};
 use crate::v1beta4::{
     ApiEndpoint, ApiServer, Arg, BootstrapToken, BootstrapTokenDiscovery, ClusterConfiguration,
     ControlPlaneComponent, Discovery, Dns, EncryptionAlgorithmType, Etcd, FileDiscovery, InitConfiguration,
@@ -74,7 +76,12 @@ pub struct FieldError {
 impl FieldError {
     /// `field.Invalid(path, value, detail)` with a string value.
     pub fn invalid(field: impl Into<String>, value: impl Into<String>, detail: impl Into<String>) -> Self {
-        FieldError { field: field.into(), kind: ErrorType::Invalid, bad_value: BadValue::Str(value.into()), detail: detail.into() }
+        FieldError {
+            field: field.into(),
+            kind: ErrorType::Invalid,
+            bad_value: BadValue::Str(value.into()),
+            detail: detail.into(),
+        }
     }
     /// `field.Invalid` with a value rendered by `bad_value`.
     pub fn invalid_value(field: impl Into<String>, bad_value: BadValue, detail: impl Into<String>) -> Self {
@@ -82,7 +89,12 @@ impl FieldError {
     }
     /// `field.Required(path, detail)`.
     pub fn required(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        FieldError { field: field.into(), kind: ErrorType::Required, bad_value: BadValue::Omitted, detail: detail.into() }
+        FieldError {
+            field: field.into(),
+            kind: ErrorType::Required,
+            bad_value: BadValue::Omitted,
+            detail: detail.into(),
+        }
     }
 }
 
@@ -294,7 +306,11 @@ pub fn validate_socket_path(socket: &str, fld: &str) -> ErrorList {
         Ok(s) if s != constants::DEFAULT_CONTAINER_RUNTIME_URL_SCHEME => e.push(FieldError::invalid(
             fld,
             socket,
-            format!("only URL scheme {} is supported, got {}", go_quote(constants::DEFAULT_CONTAINER_RUNTIME_URL_SCHEME), go_quote(&s)),
+            format!(
+                "only URL scheme {} is supported, got {}",
+                go_quote(constants::DEFAULT_CONTAINER_RUNTIME_URL_SCHEME),
+                go_quote(&s)
+            ),
         )),
         Ok(_) => {}
     }
@@ -394,7 +410,11 @@ pub fn validate_bootstrap_tokens(bts: &[BootstrapToken], fld: &str) -> ErrorList
         e.extend(validate_token_usages(&bt.usages, &child(&p, "usages")));
         e.extend(validate_token_groups(&bt.usages, &bt.groups, &child(&p, "groups")));
         if bt.expires.is_some() && bt.ttl.is_some() {
-            e.push(FieldError::invalid(&p, "", "the BootstrapToken .TTL and .Expires fields are mutually exclusive"));
+            e.push(FieldError::invalid(
+                &p,
+                "",
+                "the BootstrapToken .TTL and .Expires fields are mutually exclusive",
+            ));
         }
     }
     e
@@ -527,7 +547,8 @@ pub fn validate_pod_subnet_node_mask(subnets: &str, c: &ClusterConfiguration, fl
     let mut e = ErrorList::default();
     for n in parse_cidr_list(subnets).unwrap_or_default() {
         let v6 = matches!(n, ipnet::IpNet::V6(_));
-        let (arg, default) = if v6 { ("node-cidr-mask-size-ipv6", 64) } else { ("node-cidr-mask-size-ipv4", 24) };
+        let (arg, default) =
+            if v6 { ("node-cidr-mask-size-ipv6", 64) } else { ("node-cidr-mask-size-ipv4", 24) };
         let node_mask: i64 = match get_arg_value(&c.controller_manager.extra_args, arg) {
             Some(v) if !v.is_empty() => match v.parse::<i64>() {
                 Ok(m) => m,
@@ -575,12 +596,20 @@ pub fn validate_networking(c: &ClusterConfiguration, fld: &str) -> ErrorList {
     }
     if !n.service_subnet.is_empty() {
         let p = child(fld, "serviceSubnet");
-        e.extend(validate_ipnet_from_string(&n.service_subnet, i64::from(constants::MINIMUM_ADDRESSES_IN_SERVICE_SUBNET), &p));
+        e.extend(validate_ipnet_from_string(
+            &n.service_subnet,
+            i64::from(constants::MINIMUM_ADDRESSES_IN_SERVICE_SUBNET),
+            &p,
+        ));
         e.extend(validate_service_subnet_size(&n.service_subnet, &p));
     }
     if !n.pod_subnet.is_empty() {
         let p = child(fld, "podSubnet");
-        e.extend(validate_ipnet_from_string(&n.pod_subnet, i64::from(constants::MINIMUM_ADDRESSES_IN_POD_SUBNET), &p));
+        e.extend(validate_ipnet_from_string(
+            &n.pod_subnet,
+            i64::from(constants::MINIMUM_ADDRESSES_IN_POD_SUBNET),
+            &p,
+        ));
         if get_arg_value(&c.controller_manager.extra_args, "allocate-node-cidrs") != Some("false") {
             e.extend(validate_pod_subnet_node_mask(&n.pod_subnet, c, &p));
         }
@@ -746,20 +775,35 @@ pub fn validate_etcd(etcd: &Etcd, fld: &str) -> ErrorList {
         e.extend(validate_cert_sans(&l.server_cert_sans, &child(&local_p, "serverCertSANs")));
         e.extend(validate_cert_sans(&l.peer_cert_sans, &child(&local_p, "peerCertSANs")));
         if !l.image_meta.image_repository.is_empty() {
-            e.extend(validate_image_repository(&l.image_meta.image_repository, &child(&local_p, "imageRepository")));
+            e.extend(validate_image_repository(
+                &l.image_meta.image_repository,
+                &child(&local_p, "imageRepository"),
+            ));
         }
         e.extend(validate_extra_args(&l.extra_args, &child(&local_p, "extraArgs")));
     }
     if let Some(x) = &etcd.external {
         let require_https = !(x.ca_file.is_empty() && x.cert_file.is_empty() && x.key_file.is_empty());
         if x.cert_file.is_empty() != x.key_file.is_empty() {
-            e.push(FieldError::invalid(&ext_p, "", "either both or none of .Etcd.External.CertFile and .Etcd.External.KeyFile must be set"));
+            e.push(FieldError::invalid(
+                &ext_p,
+                "",
+                "either both or none of .Etcd.External.CertFile and .Etcd.External.KeyFile must be set",
+            ));
         }
         if !x.cert_file.is_empty() && !x.key_file.is_empty() && x.ca_file.is_empty() {
-            e.push(FieldError::invalid(&ext_p, "", "setting .Etcd.External.CertFile and .Etcd.External.KeyFile requires .Etcd.External.CAFile"));
+            e.push(FieldError::invalid(
+                &ext_p,
+                "",
+                "setting .Etcd.External.CertFile and .Etcd.External.KeyFile requires .Etcd.External.CAFile",
+            ));
         }
         if x.endpoints.is_empty() {
-            e.push(FieldError::invalid(child(&ext_p, "endpoints"), "", "at least one endpoint must be specified"));
+            e.push(FieldError::invalid(
+                child(&ext_p, "endpoints"),
+                "",
+                "at least one endpoint must be specified",
+            ));
         } else {
             e.extend(validate_urls(&x.endpoints, require_https, &child(&ext_p, "endpoints")));
         }
@@ -834,7 +878,11 @@ pub fn validate_certificate_key(key: &str, fld: &str) -> ErrorList {
         return e;
     }
     if let Some(err) = hex_decode_error(key) {
-        e.push(FieldError::invalid_value(fld, BadValue::Omitted, format!("certificate key decoding error: {err}")));
+        e.push(FieldError::invalid_value(
+            fld,
+            BadValue::Omitted,
+            format!("certificate key decoding error: {err}"),
+        ));
         return e;
     }
     let k = key.len() / 2;
@@ -842,7 +890,10 @@ pub fn validate_certificate_key(key: &str, fld: &str) -> ErrorList {
         e.push(FieldError::invalid_value(
             fld,
             BadValue::Omitted,
-            format!("invalid certificate key size {k}, the key must be an AES key of size {}", constants::CERTIFICATE_KEY_SIZE),
+            format!(
+                "invalid certificate key size {k}, the key must be an AES key of size {}",
+                constants::CERTIFICATE_KEY_SIZE
+            ),
         ));
     }
     e
@@ -887,7 +938,9 @@ pub fn cert_validity_warnings(c: &ClusterConfiguration) -> Vec<String> {
     if let (Some(a), Some(b)) = (c.certificate_validity_period, c.ca_certificate_validity_period)
         && a > b
     {
-        w.push(format!("certificateValidityPeriod: the value {a} is more than the caCertificateValidityPeriod: {b}"));
+        w.push(format!(
+            "certificateValidityPeriod: the value {a} is more than the caCertificateValidityPeriod: {b}"
+        ));
     }
     w
 }
@@ -929,7 +982,11 @@ pub fn validate_discovery_bootstrap_token(b: &BootstrapTokenDiscovery, fld: &str
 
 /// `ValidateDiscoveryKubeConfigPath`: an `https` URL or an existing file (`file_exists` is the
 /// caller's check, since this crate does no I/O).
-pub fn validate_discovery_kubeconfig_path(path: &str, fld: &str, file_exists: &dyn Fn(&str) -> bool) -> ErrorList {
+pub fn validate_discovery_kubeconfig_path(
+    path: &str,
+    fld: &str,
+    file_exists: &dyn Fn(&str) -> bool,
+) -> ErrorList {
     let mut e = ErrorList::default();
     match url_scheme(path) {
         Err(_) => e.push(FieldError::invalid(fld, path, "not a valid HTTPS URL or a file on disk")),
@@ -938,14 +995,20 @@ pub fn validate_discovery_kubeconfig_path(path: &str, fld: &str, file_exists: &d
                 e.push(FieldError::invalid(fld, path, "not a valid HTTPS URL or a file on disk"));
             }
         }
-        Ok(s) if s != "https" => e.push(FieldError::invalid(fld, path, "if a URL is used, the scheme must be https")),
+        Ok(s) if s != "https" => {
+            e.push(FieldError::invalid(fld, path, "if a URL is used, the scheme must be https"))
+        }
         Ok(_) => {}
     }
     e
 }
 
 /// `ValidateDiscoveryFile`.
-pub fn validate_discovery_file(f: &FileDiscovery, fld: &str, file_exists: &dyn Fn(&str) -> bool) -> ErrorList {
+pub fn validate_discovery_file(
+    f: &FileDiscovery,
+    fld: &str,
+    file_exists: &dyn Fn(&str) -> bool,
+) -> ErrorList {
     validate_discovery_kubeconfig_path(&f.kube_config_path, &child(fld, "kubeConfigPath"), file_exists)
 }
 
@@ -988,7 +1051,11 @@ pub fn validate_join_configuration(c: &JoinConfiguration, file_exists: &dyn Fn(&
     e.extend(validate_node_registration_options(&c.node_registration, "nodeRegistration"));
     e.extend(validate_join_control_plane(c.control_plane.as_ref(), "controlPlane"));
     if !is_abs(&c.ca_cert_path) || !c.ca_cert_path.ends_with(".crt") {
-        e.push(FieldError::invalid("caCertPath", &c.ca_cert_path, "the ca certificate path must be an absolute path"));
+        e.push(FieldError::invalid(
+            "caCertPath",
+            &c.ca_cert_path,
+            "the ca certificate path must be an absolute path",
+        ));
     }
     e
 }
@@ -1028,11 +1095,18 @@ pub fn validate_upgrade_configuration(c: &UpgradeConfiguration) -> ErrorList {
 
 /// `ValidateIgnorePreflightErrors`: merges config and CLI values (lowercased); `all` may not be
 /// combined with individual checks.
-pub fn validate_ignore_preflight_errors(from_cli: &[String], from_config: &[String]) -> Result<BTreeSet<String>, ErrorList> {
+pub fn validate_ignore_preflight_errors(
+    from_cli: &[String],
+    from_config: &[String],
+) -> Result<BTreeSet<String>, ErrorList> {
     let set: BTreeSet<String> = from_config.iter().chain(from_cli).map(|s| s.to_lowercase()).collect();
     if set.contains("all") && set.len() > 1 {
         let joined = set.iter().cloned().collect::<Vec<_>>().join(",");
-        return Err(ErrorList(vec![FieldError::invalid("ignore-preflight-errors", joined, "don't specify individual checks if 'all' is used")]));
+        return Err(ErrorList(vec![FieldError::invalid(
+            "ignore-preflight-errors",
+            joined,
+            "don't specify individual checks if 'all' is used",
+        )]));
     }
     Ok(set)
 }
@@ -1079,7 +1153,11 @@ mod tests {
             r#"networking.serviceSubnet: Invalid value: "10.0.0.0/8": specified service subnet is too large; for 32-bit addresses, the mask must be >= 12"#
         );
         c.networking.service_subnet = "10.96.0.0/30".into();
-        assert!(validate_cluster_configuration(&c).to_string().contains("subnet with 4 address(es) is too small, the minimum is 10"));
+        assert!(
+            validate_cluster_configuration(&c)
+                .to_string()
+                .contains("subnet with 4 address(es) is too small, the minimum is 10")
+        );
         c.networking.service_subnet = "10.96.0.0/12,10.97.0.0/16".into();
         assert!(validate_cluster_configuration(&c).to_string().contains("dual-stack"));
         c.networking.service_subnet = "10.96.0.0/12,fd00::/112".into();
@@ -1105,8 +1183,16 @@ mod tests {
         i.node_registration.name = "Bad_Name".into();
         i.local_api_endpoint.bind_port = 0;
         let s = validate_init_configuration(&i, &good_cluster()).to_string();
-        assert!(s.starts_with("[nodeRegistration.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain"), "{s}");
-        assert!(s.contains(", localAPIEndpoint.bindPort: Invalid value: 0: port number is not valid]"), "{s}");
+        assert!(
+            s.starts_with(
+                "[nodeRegistration.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain"
+            ),
+            "{s}"
+        );
+        assert!(
+            s.contains(", localAPIEndpoint.bindPort: Invalid value: 0: port number is not valid]"),
+            "{s}"
+        );
     }
 
     #[test]
@@ -1133,24 +1219,38 @@ mod tests {
     #[test]
     fn cert_sans_encryption_feature_gates() {
         let mut c = good_cluster();
-        c.api_server.cert_sans = vec!["10.0.0.1".into(), "*.example.com".into(), "a.b".into(), "Not Valid".into()];
+        c.api_server.cert_sans =
+            vec!["10.0.0.1".into(), "*.example.com".into(), "a.b".into(), "Not Valid".into()];
         c.encryption_algorithm = Some(EncryptionAlgorithmType::Other("RSA-1024".into()));
         c.feature_gates.insert("Foo".into(), true);
         let s = validate_cluster_configuration(&c).to_string();
-        assert!(s.contains("apiServer.certSANs: Invalid value: \"Not Valid\": altname is not a valid IP address"), "{s}");
+        assert!(
+            s.contains("apiServer.certSANs: Invalid value: \"Not Valid\": altname is not a valid IP address"),
+            "{s}"
+        );
         assert!(!s.contains("a.b\""), "{s}");
         assert!(s.contains(r#"encryptionAlgorithm: Invalid value: "RSA-1024": Invalid encryption algorithm "RSA-1024". Must be one of [ECDSA-P256 ECDSA-P384 RSA-2048 RSA-3072 RSA-4096]"#), "{s}");
-        assert!(s.contains(r#"featureGates: Invalid value: {"Foo":true}: Foo is not a valid feature name."#), "{s}");
+        assert!(
+            s.contains(r#"featureGates: Invalid value: {"Foo":true}: Foo is not a valid feature name."#),
+            "{s}"
+        );
     }
 
     #[test]
     fn etcd_rules() {
         let mut c = good_cluster();
         c.etcd.external = Some(ExternalEtcd::default());
-        assert!(validate_etcd(&c.etcd, "etcd").to_string().contains(".Etcd.Local and .Etcd.External are mutually exclusive"));
+        assert!(
+            validate_etcd(&c.etcd, "etcd")
+                .to_string()
+                .contains(".Etcd.Local and .Etcd.External are mutually exclusive")
+        );
         c.etcd.local = None;
         let s = validate_etcd(&c.etcd, "etcd").to_string();
-        assert_eq!(s, r#"etcd.external.endpoints: Invalid value: "": at least one endpoint must be specified"#);
+        assert_eq!(
+            s,
+            r#"etcd.external.endpoints: Invalid value: "": at least one endpoint must be specified"#
+        );
         c.etcd.external = Some(ExternalEtcd {
             endpoints: vec!["http://10.0.0.1:2379".into()],
             ca_file: "/ca.crt".into(),
@@ -1161,9 +1261,16 @@ mod tests {
         let s = validate_etcd(&c.etcd, "etcd").to_string();
         assert!(s.contains("either both or none"), "{s}");
         assert!(s.contains("etcd.external.endpoints: Invalid value: \"http://10.0.0.1:2379\": the URL must be using the HTTPS scheme"), "{s}");
-        assert!(s.contains("etcd.external.certFile: Invalid value: \"rel.crt\": path is not absolute"), "{s}");
+        assert!(
+            s.contains("etcd.external.certFile: Invalid value: \"rel.crt\": path is not absolute"),
+            "{s}"
+        );
         c.etcd.external = None;
-        assert!(validate_etcd(&c.etcd, "etcd").to_string().contains("either .Etcd.Local or .Etcd.External is required"));
+        assert!(
+            validate_etcd(&c.etcd, "etcd")
+                .to_string()
+                .contains("either .Etcd.Local or .Etcd.External is required")
+        );
     }
 
     #[test]
@@ -1174,7 +1281,11 @@ mod tests {
             r#"criSocket: Invalid value: "/var/run/containerd.sock": only URL scheme "unix" is supported, got """#
         );
         assert!(validate_socket_path("unix:///x.sock", "c").is_empty());
-        assert!(validate_extra_args(&[Arg::new("", "x")], "apiServer.extraArgs").to_string().contains("\"index 0\": argument has no name"));
+        assert!(
+            validate_extra_args(&[Arg::new("", "x")], "apiServer.extraArgs")
+                .to_string()
+                .contains("\"index 0\": argument has no name")
+        );
         assert!(validate_image_repository("registry.k8s.io", "i").is_empty());
         assert!(validate_image_repository("localhost:5000/foo", "i").is_empty());
         assert!(validate_image_repository("[::1]:5000", "i").is_empty());
@@ -1183,13 +1294,23 @@ mod tests {
         assert!(validate_host_port("lb.example.com:6443", "c").is_empty());
         assert!(!validate_host_port("lb:0", "c").is_empty());
         let s = validate_certificate_key("zz", "certificateKey").to_string();
-        assert_eq!(s, "certificateKey: Invalid value: certificate key decoding error: encoding/hex: invalid byte: U+007A 'z'");
+        assert_eq!(
+            s,
+            "certificateKey: Invalid value: certificate key decoding error: encoding/hex: invalid byte: U+007A 'z'"
+        );
         let s = validate_certificate_key("abcd", "certificateKey").to_string();
         assert!(s.contains("invalid certificate key size 2"), "{s}");
         assert!(validate_certificate_key(&"ab".repeat(32), "k").is_empty());
-        assert!(validate_unmount_flags(&["MNT_FOO".into()], "unmountFlags").to_string().contains("unknown unmount flag MNT_FOO"));
+        assert!(
+            validate_unmount_flags(&["MNT_FOO".into()], "unmountFlags")
+                .to_string()
+                .contains("unknown unmount flag MNT_FOO")
+        );
         assert!(validate_ignore_preflight_errors(&["all".into()], &["Swap".into()]).is_err());
-        assert_eq!(validate_ignore_preflight_errors(&["Swap".into()], &[]).unwrap().into_iter().collect::<Vec<_>>(), vec!["swap"]);
+        assert_eq!(
+            validate_ignore_preflight_errors(&["Swap".into()], &[]).unwrap().into_iter().collect::<Vec<_>>(),
+            vec!["swap"]
+        );
     }
 
     #[test]
@@ -1199,7 +1320,11 @@ mod tests {
         j.node_registration.name = "n".into();
         j.node_registration.cri_socket = constants::DEFAULT_CRI_SOCKET.into();
         let no_file = |_: &str| false;
-        assert!(validate_join_configuration(&j, &no_file).to_string().contains("discovery: Invalid value: \"\": bootstrapToken or file must be set"));
+        assert!(
+            validate_join_configuration(&j, &no_file)
+                .to_string()
+                .contains("discovery: Invalid value: \"\": bootstrapToken or file must be set")
+        );
         j.discovery.bootstrap_token = Some(BootstrapTokenDiscovery {
             token: "abcdef.0123456789abcdef".into(),
             api_server_endpoint: "10.0.0.1".into(),
@@ -1207,7 +1332,12 @@ mod tests {
         });
         j.discovery.tls_bootstrap_token = "abcdef.0123456789abcdef".into();
         let s = validate_join_configuration(&j, &no_file).to_string();
-        assert!(s.contains("discovery.bootstrapToken.caCertHashes: Invalid value: \"\": using token-based discovery"), "{s}");
+        assert!(
+            s.contains(
+                "discovery.bootstrapToken.caCertHashes: Invalid value: \"\": using token-based discovery"
+            ),
+            "{s}"
+        );
         assert!(s.contains("discovery.bootstrapToken.apiServerEndpoint: Invalid value: \"10.0.0.1\": address 10.0.0.1: missing port in address"), "{s}");
         assert!(!s.contains("0123456789abcdef"));
         j.discovery.bootstrap_token = None;
@@ -1227,6 +1357,8 @@ mod tests {
         c.certificate_validity_period = Some(crate::Duration::from_hours(100_000));
         let w = cert_validity_warnings(&c);
         assert_eq!(w.len(), 2);
-        assert!(w[0].contains("the value 100000h0m0s is more than the recommended default for certificate expiration: 8760h0m0s"));
+        assert!(w[0].contains(
+            "the value 100000h0m0s is more than the recommended default for certificate expiration: 8760h0m0s"
+        ));
     }
 }

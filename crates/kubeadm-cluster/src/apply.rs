@@ -32,17 +32,8 @@ pub fn target_of<K: Resource>(obj: &K) -> String {
     }
 }
 
-fn api_error<K: Resource<DynamicType = ()>>(
-    verb: &'static str,
-    obj: &K,
-    source: kube::Error,
-) -> Error {
-    Error::Api {
-        verb,
-        kind: K::kind(&()).into_owned(),
-        target: target_of(obj),
-        source: Box::new(source),
-    }
+fn api_error<K: Resource<DynamicType = ()>>(verb: &'static str, obj: &K, source: kube::Error) -> Error {
+    Error::Api { verb, kind: K::kind(&()).into_owned(), target: target_of(obj), source: Box::new(source) }
 }
 
 /// Upstream `CreateOrUpdate`: create `obj`; if it exists, update it; retry every failure until
@@ -74,12 +65,7 @@ where
 
 /// Upstream `CreateOrMutate`: create `obj`; if it exists, fetch the current object, call `mutate`
 /// on it and update it (with its resourceVersion, so a concurrent change makes it retry).
-pub async fn create_or_mutate<K, M>(
-    api: &Api<K>,
-    obj: &K,
-    timeouts: &ApiTimeouts,
-    mutate: M,
-) -> Result<()>
+pub async fn create_or_mutate<K, M>(api: &Api<K>, obj: &K, timeouts: &ApiTimeouts, mutate: M) -> Result<()>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + Debug,
     M: Fn(&mut K),
@@ -141,10 +127,7 @@ pub fn namespaced_api<K>(client: &Client, obj: &K) -> Api<K>
 where
     K: Resource<DynamicType = (), Scope = NamespaceResourceScope>,
 {
-    Api::namespaced(
-        client.clone(),
-        obj.meta().namespace.as_deref().unwrap_or("default"),
-    )
+    Api::namespaced(client.clone(), obj.meta().namespace.as_deref().unwrap_or("default"))
 }
 
 macro_rules! namespaced_apply {
@@ -213,10 +196,7 @@ mod tests {
         };
         assert_eq!(target_of(&cm), "\"kube-system/a\"");
         let crb = ClusterRoleBinding {
-            metadata: ObjectMeta {
-                name: Some("b".into()),
-                ..Default::default()
-            },
+            metadata: ObjectMeta { name: Some("b".into()), ..Default::default() },
             ..Default::default()
         };
         assert_eq!(target_of(&crb), "\"b\"");

@@ -37,40 +37,22 @@ pub const BOOTSTRAP_SIGNER_CLUSTER_ROLE_NAME: &str = "kubeadm:bootstrap-signer-c
 pub const ANONYMOUS_USER: &str = "system:anonymous";
 
 fn meta(name: &str, namespace: Option<&str>) -> ObjectMeta {
-    ObjectMeta {
-        name: Some(name.into()),
-        namespace: namespace.map(Into::into),
-        ..Default::default()
-    }
+    ObjectMeta { name: Some(name.into()), namespace: namespace.map(Into::into), ..Default::default() }
 }
 
 /// An RBAC subject of kind Group, as upstream sends it (no `apiGroup`; the API server defaults
 /// it to `rbac.authorization.k8s.io`).
 pub fn group_subject(name: &str) -> Subject {
-    Subject {
-        api_group: None,
-        kind: "Group".into(),
-        name: name.into(),
-        namespace: None,
-    }
+    Subject { api_group: None, kind: "Group".into(), name: name.into(), namespace: None }
 }
 
 /// An RBAC subject of kind User (no `apiGroup`, as upstream).
 pub fn user_subject(name: &str) -> Subject {
-    Subject {
-        api_group: None,
-        kind: "User".into(),
-        name: name.into(),
-        namespace: None,
-    }
+    Subject { api_group: None, kind: "User".into(), name: name.into(), namespace: None }
 }
 
 fn role_ref(kind: &str, name: &str) -> RoleRef {
-    RoleRef {
-        api_group: Some(RBAC_GROUP.into()),
-        kind: kind.into(),
-        name: name.into(),
-    }
+    RoleRef { api_group: Some(RBAC_GROUP.into()), kind: kind.into(), name: name.into() }
 }
 
 /// A ClusterRoleBinding `name` -> ClusterRole `role` for `subjects`.
@@ -162,9 +144,7 @@ pub fn apiserver_kubelet_client_binding() -> ClusterRoleBinding {
     cluster_role_binding(
         constants::KUBELET_API_ADMIN_CLUSTER_ROLE_BINDING_NAME,
         constants::KUBELET_API_ADMIN_CLUSTER_ROLE_NAME,
-        vec![user_subject(
-            constants::API_SERVER_KUBELET_CLIENT_CERT_COMMON_NAME,
-        )],
+        vec![user_subject(constants::API_SERVER_KUBELET_CLIENT_CERT_COMMON_NAME)],
     )
 }
 
@@ -176,44 +156,25 @@ pub fn cluster_info_kubeconfig(admin: &KubeConfig) -> Result<String> {
         .context(&admin.current_context)
         .ok_or_else(|| Error::InvalidKubeconfig("invalid kubeconfig".into()))?;
     let mut cluster = admin.cluster(&ctx.cluster).cloned().ok_or_else(|| {
-        Error::InvalidKubeconfig(format!(
-            "cluster {:?} of the current context not found",
-            ctx.cluster
-        ))
+        Error::InvalidKubeconfig(format!("cluster {:?} of the current context not found", ctx.cluster))
     })?;
     if !cluster.certificate_authority.is_empty() {
         let path = std::path::PathBuf::from(&cluster.certificate_authority);
-        let data = std::fs::read(&path).map_err(|e| Error::Kubeconfig {
-            path,
-            message: e.to_string(),
-        })?;
+        let data = std::fs::read(&path).map_err(|e| Error::Kubeconfig { path, message: e.to_string() })?;
         cluster.certificate_authority_data = Some(data);
         cluster.certificate_authority = String::new();
     }
-    let cfg = KubeConfig {
-        clusters: vec![NamedCluster {
-            name: String::new(),
-            cluster,
-        }],
-        ..Default::default()
-    };
-    cfg.to_yaml().map_err(|e| Error::Marshal {
-        what: "cluster-info kubeconfig".into(),
-        message: e.to_string(),
-    })
+    let cfg =
+        KubeConfig { clusters: vec![NamedCluster { name: String::new(), cluster }], ..Default::default() };
+    cfg.to_yaml()
+        .map_err(|e| Error::Marshal { what: "cluster-info kubeconfig".into(), message: e.to_string() })
 }
 
 /// The `kube-public/cluster-info` ConfigMap with the given kubeconfig.
 pub fn cluster_info_config_map(kubeconfig: &str) -> ConfigMap {
     ConfigMap {
         metadata: meta(CLUSTER_INFO_CONFIG_MAP, Some(NAMESPACE_PUBLIC)),
-        data: Some(
-            [(
-                CLUSTER_INFO_KUBECONFIG_KEY.to_string(),
-                kubeconfig.to_string(),
-            )]
-            .into(),
-        ),
+        data: Some([(CLUSTER_INFO_KUBECONFIG_KEY.to_string(), kubeconfig.to_string())].into()),
         ..Default::default()
     }
 }
@@ -239,10 +200,8 @@ pub fn cluster_info_rbac() -> (Role, RoleBinding) {
 /// [a b]` for several); `None` when there are none. Contains the token secrets: print only
 /// when `--skip-token-print` is not set.
 pub fn using_tokens_line(tokens: &[BootstrapToken]) -> Option<String> {
-    let t: Vec<String> = tokens
-        .iter()
-        .map(|t| t.token.as_ref().map(|s| s.expose()).unwrap_or_default())
-        .collect();
+    let t: Vec<String> =
+        tokens.iter().map(|t| t.token.as_ref().map(|s| s.expose()).unwrap_or_default()).collect();
     match t.len() {
         0 => None,
         1 => Some(format!("[bootstrap-token] Using token: {}", t[0])),
@@ -256,10 +215,7 @@ pub async fn allow_bootstrap_tokens_to_get_nodes(
     t: &ApiTimeouts,
     out: &mut (dyn Write + Send),
 ) -> Result<()> {
-    writeln!(
-        out,
-        "[bootstrap-token] Configured RBAC rules to allow Node Bootstrap tokens to get nodes"
-    )?;
+    writeln!(out, "[bootstrap-token] Configured RBAC rules to allow Node Bootstrap tokens to get nodes")?;
     apply::apply_cluster_role(client, &get_nodes_cluster_role(), t).await?;
     apply::apply_cluster_role_binding(client, &get_nodes_cluster_role_binding(), t).await
 }
@@ -300,8 +256,7 @@ pub async fn auto_approve_node_certificate_rotation(
         out,
         "[bootstrap-token] Configured RBAC rules to allow certificate rotation for all node client certificates in the cluster"
     )?;
-    apply::apply_cluster_role_binding(client, &node_autoapprove_certificate_rotation_binding(), t)
-        .await
+    apply::apply_cluster_role_binding(client, &node_autoapprove_certificate_rotation_binding(), t).await
 }
 
 /// Upstream `AllowAPIServerToAccessKubeletAPI`.
@@ -365,10 +320,7 @@ pub async fn run_bootstrap_token_phase(
     {
         writeln!(out, "{line}")?;
     }
-    writeln!(
-        out,
-        "[bootstrap-token] Configuring bootstrap tokens, cluster-info ConfigMap, RBAC Roles"
-    )?;
+    writeln!(out, "[bootstrap-token] Configuring bootstrap tokens, cluster-info ConfigMap, RBAC Roles")?;
     token::update_or_create_tokens(client, false, tokens, t).await?;
     allow_bootstrap_tokens_to_get_nodes(client, t, out).await?;
     allow_bootstrap_tokens_to_post_csrs(client, t, out).await?;
@@ -395,10 +347,7 @@ mod tests {
             b["roleRef"]["name"],
             "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient"
         );
-        assert_eq!(
-            b["subjects"],
-            json!([{"kind": "Group", "name": "system:nodes"}])
-        );
+        assert_eq!(b["subjects"], json!([{"kind": "Group", "name": "system:nodes"}]));
         let b = serde_json::to_value(apiserver_kubelet_client_binding()).unwrap();
         assert_eq!(b["metadata"]["name"], "kubeadm:apiserver-kubelet-client");
         assert_eq!(b["subjects"][0]["kind"], "User");
@@ -444,8 +393,7 @@ mod tests {
             "[bootstrap-token] Using token: abcdef.0123456789abcdef"
         );
         assert_eq!(
-            using_tokens_line(&[bt("abcdef.0123456789abcdef"), bt("bbcdef.0123456789abcdef")])
-                .unwrap(),
+            using_tokens_line(&[bt("abcdef.0123456789abcdef"), bt("bbcdef.0123456789abcdef")]).unwrap(),
             "[bootstrap-token] Using tokens: [abcdef.0123456789abcdef bbcdef.0123456789abcdef]"
         );
     }

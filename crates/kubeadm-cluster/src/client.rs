@@ -100,10 +100,7 @@ where
         }
         let next = tokio::time::Instant::now() + interval;
         if next > deadline {
-            return Err(last.unwrap_or_else(|| Error::Timeout {
-                what: what.to_string(),
-                timeout,
-            }));
+            return Err(last.unwrap_or_else(|| Error::Timeout { what: what.to_string(), timeout }));
         }
         tokio::time::sleep_until(next).await;
     }
@@ -111,14 +108,10 @@ where
 
 /// Reads and parses a kubeconfig file.
 pub fn load_kubeconfig(path: &Path) -> Result<KubeConfig> {
-    let data = std::fs::read(path).map_err(|e| Error::Kubeconfig {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    KubeConfig::parse(&data).map_err(|e| Error::Kubeconfig {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
+    let data = std::fs::read(path)
+        .map_err(|e| Error::Kubeconfig { path: path.to_path_buf(), message: e.to_string() })?;
+    KubeConfig::parse(&data)
+        .map_err(|e| Error::Kubeconfig { path: path.to_path_buf(), message: e.to_string() })
 }
 
 /// A client for the current context of `config`, each request limited to `timeouts.request`.
@@ -134,28 +127,17 @@ pub async fn client_from_kubeconfig(
             config.current_context
         )));
     }
-    let yaml = config
-        .to_yaml()
-        .map_err(|e| Error::InvalidKubeconfig(format!("{what}: {e}")))?;
-    let kc =
-        kube::config::Kubeconfig::from_yaml(&yaml).map_err(|source| Error::ClientKubeconfig {
-            what: what.to_string(),
-            source: Box::new(source),
-        })?;
-    let mut cfg =
-        kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
-            .await
-            .map_err(|source| Error::ClientKubeconfig {
-                what: what.to_string(),
-                source: Box::new(source),
-            })?;
+    let yaml = config.to_yaml().map_err(|e| Error::InvalidKubeconfig(format!("{what}: {e}")))?;
+    let kc = kube::config::Kubeconfig::from_yaml(&yaml)
+        .map_err(|source| Error::ClientKubeconfig { what: what.to_string(), source: Box::new(source) })?;
+    let mut cfg = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+        .await
+        .map_err(|source| Error::ClientKubeconfig { what: what.to_string(), source: Box::new(source) })?;
     cfg.connect_timeout = Some(timeouts.request);
     cfg.read_timeout = Some(timeouts.request);
     cfg.write_timeout = Some(timeouts.request);
-    Client::try_from(cfg).map_err(|source| Error::ClientConfig {
-        what: what.to_string(),
-        source: Box::new(source),
-    })
+    Client::try_from(cfg)
+        .map_err(|source| Error::ClientConfig { what: what.to_string(), source: Box::new(source) })
 }
 
 /// A client from a kubeconfig file (upstream `kubeconfigutil.ClientSetFromFile`), optionally
@@ -235,9 +217,7 @@ pub async fn ensure_admin_cluster_role_binding_with(
             file: constants::SUPER_ADMIN_KUBECONFIG_FILE_NAME.to_string(),
         });
     };
-    tracing::debug!(
-        "creating the ClusterRoleBinding for the {name} Group by using super-admin.conf"
-    );
+    tracing::debug!("creating the ClusterRoleBinding for the {name} Group by using super-admin.conf");
     let api: Api<ClusterRoleBinding> = Api::all(super_admin);
     poll_until_timeout(
         "create ClusterRoleBinding with super-admin.conf",
@@ -291,17 +271,13 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn poll_returns_last_error_after_timeout() {
         let mut n = 0;
-        let r: Result<()> = poll_until_timeout(
-            "x",
-            Duration::from_millis(500),
-            Duration::from_secs(2),
-            || {
+        let r: Result<()> =
+            poll_until_timeout("x", Duration::from_millis(500), Duration::from_secs(2), || {
                 n += 1;
                 let k = n;
                 async move { Attempt::Retry(Error::InvalidKubeconfig(format!("attempt {k}"))) }
-            },
-        )
-        .await;
+            })
+            .await;
         // immediate + 4 ticks within 2s
         assert_eq!(n, 5);
         assert_eq!(r.unwrap_err().to_string(), "invalid kubeconfig: attempt 5");
@@ -310,31 +286,18 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn poll_done_and_wait() {
         let mut n = 0;
-        let r = poll_until_timeout(
-            "x",
-            Duration::from_millis(500),
-            Duration::from_secs(2),
-            || {
-                n += 1;
-                let k = n;
-                async move {
-                    if k < 3 {
-                        Attempt::Wait
-                    } else {
-                        Attempt::Done(k)
-                    }
-                }
-            },
-        )
+        let r = poll_until_timeout("x", Duration::from_millis(500), Duration::from_secs(2), || {
+            n += 1;
+            let k = n;
+            async move { if k < 3 { Attempt::Wait } else { Attempt::Done(k) } }
+        })
         .await;
         assert_eq!(r.unwrap(), 3);
-        let r: Result<()> = poll_until_timeout(
-            "the thing",
-            Duration::from_millis(500),
-            Duration::from_secs(1),
-            || async { Attempt::Wait },
-        )
-        .await;
+        let r: Result<()> =
+            poll_until_timeout("the thing", Duration::from_millis(500), Duration::from_secs(1), || async {
+                Attempt::Wait
+            })
+            .await;
         assert!(matches!(r, Err(Error::Timeout { .. })));
     }
 

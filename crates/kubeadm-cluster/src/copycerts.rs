@@ -41,8 +41,7 @@ pub const CERTS_TOKEN_DESCRIPTION: &str = "Proxy for managing TTL for the kubead
 
 fn random_bytes(n: usize) -> Result<Vec<u8>> {
     let mut b = vec![0u8; n];
-    aws_lc_rs::rand::fill(&mut b)
-        .map_err(|_| Error::Crypto("unable to read random bytes".into()))?;
+    aws_lc_rs::rand::fill(&mut b).map_err(|_| Error::Crypto("unable to read random bytes".into()))?;
     Ok(b)
 }
 
@@ -112,10 +111,7 @@ pub fn cert_or_key_name_to_secret_name(name: &str) -> String {
 }
 
 /// Upstream `certsToTransfer`: name -> path of every file carried in the Secret (sorted by name).
-pub fn certs_to_transfer(
-    cert_dir: &Path,
-    cluster: &ClusterConfiguration,
-) -> BTreeMap<String, PathBuf> {
+pub fn certs_to_transfer(cert_dir: &Path, cluster: &ClusterConfiguration) -> BTreeMap<String, PathBuf> {
     let mut m = BTreeMap::new();
     for n in [
         constants::CA_CERT_NAME,
@@ -167,10 +163,7 @@ pub fn secret_data_from_disk(
 }
 
 /// The `kube-system/kubeadm-certs` Secret, owned (controller reference) by `owner`.
-pub fn kubeadm_certs_secret(
-    data: BTreeMap<String, ByteString>,
-    owner: Option<OwnerReference>,
-) -> Secret {
+pub fn kubeadm_certs_secret(data: BTreeMap<String, ByteString>, owner: Option<OwnerReference>) -> Secret {
     Secret {
         metadata: ObjectMeta {
             name: Some(constants::KUBEADM_CERTS_SECRET.into()),
@@ -200,18 +193,11 @@ pub fn controller_ref(secret: &Secret) -> OwnerReference {
 pub fn kubeadm_certs_rbac() -> (Role, RoleBinding) {
     let name = constants::KUBEADM_CERTS_CLUSTER_ROLE_NAME;
     (
-        crate::bootstrap::get_role(
-            name,
-            NAMESPACE_SYSTEM,
-            "secrets",
-            &[constants::KUBEADM_CERTS_SECRET],
-        ),
+        crate::bootstrap::get_role(name, NAMESPACE_SYSTEM, "secrets", &[constants::KUBEADM_CERTS_SECRET]),
         crate::bootstrap::role_binding(
             name,
             NAMESPACE_SYSTEM,
-            vec![crate::bootstrap::group_subject(
-                constants::NODE_BOOTSTRAP_TOKEN_AUTH_GROUP,
-            )],
+            vec![crate::bootstrap::group_subject(constants::NODE_BOOTSTRAP_TOKEN_AUTH_GROUP)],
         ),
     )
 }
@@ -232,8 +218,7 @@ fn generate_token() -> Result<BootstrapTokenString> {
             }
         }
     }
-    BootstrapTokenString::parse(&s)
-        .map_err(|_| Error::Crypto("error creating upload certs token".into()))
+    BootstrapTokenString::parse(&s).map_err(|_| Error::Crypto("error creating upload certs token".into()))
 }
 
 /// Upstream `createShortLivedBootstrapToken`: a 2h token without usages, returns its ID.
@@ -248,9 +233,7 @@ async fn create_short_lived_token(client: &Client, t: &ApiTimeouts) -> Result<St
         usages: Vec::new(),
         groups: Vec::new(),
     };
-    token::create_new_tokens(client, &[bt], t)
-        .await
-        .map_err(|e| e.context("error creating token"))?;
+    token::create_new_tokens(client, &[bt], t).await.map_err(|e| e.context("error creating token"))?;
     Ok(id)
 }
 
@@ -296,11 +279,7 @@ pub async fn upload_certs(
 pub fn data_from_secret(secret: &Secret, key: &[u8]) -> Result<BTreeMap<String, Vec<u8>>> {
     let mut m = BTreeMap::new();
     for (k, v) in secret.data.iter().flatten() {
-        let plain = if v.0.is_empty() {
-            Vec::new()
-        } else {
-            decrypt_bytes(&v.0, key)?
-        };
+        let plain = if v.0.is_empty() { Vec::new() } else { decrypt_bytes(&v.0, key)? };
         m.insert(k.clone(), plain);
     }
     Ok(m)
@@ -321,8 +300,8 @@ fn classify_pem(data: &[u8]) -> Option<u32> {
 
 fn write_cert_or_key(path: &Path, data: &[u8]) -> Result<()> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let mode = classify_pem(data)
-        .ok_or_else(|| Error::KubeadmCerts("unknown data found in Secret entry".into()))?;
+    let mode =
+        classify_pem(data).ok_or_else(|| Error::KubeadmCerts("unknown data found in Secret entry".into()))?;
     let io = |e: std::io::Error, p: &Path| Error::CertFile {
         message: format!("open {}: {}", p.display(), go_io_reason(&e)),
         path: p.to_path_buf(),
@@ -340,8 +319,7 @@ fn write_cert_or_key(path: &Path, data: &[u8]) -> Result<()> {
     f.write_all(data).map_err(|e| io(e, path))?;
     // Go's os.WriteFile keeps the mode of an existing file; a key must never stay world-readable.
     if mode == 0o600 {
-        f.set_permissions(std::fs::Permissions::from_mode(mode))
-            .map_err(|e| io(e, path))?;
+        f.set_permissions(std::fs::Permissions::from_mode(mode)).map_err(|e| io(e, path))?;
     }
     Ok(())
 }
@@ -432,22 +410,14 @@ mod tests {
             decrypt_bytes(&ct[..5], &key).unwrap_err().to_string(),
             "size of data is less than the nonce"
         );
-        assert!(
-            decrypt_bytes(&ct, &key[..5])
-                .unwrap_err()
-                .to_string()
-                .contains("invalid key size 5")
-        );
+        assert!(decrypt_bytes(&ct, &key[..5]).unwrap_err().to_string().contains("invalid key size 5"));
     }
 
     #[test]
     fn decrypts_upstream_vector() {
         let key = decode_certificate_key(GO_KEY).unwrap();
         let ct = hex::decode(GO_CIPHERTEXT).unwrap();
-        assert_eq!(
-            decrypt_bytes(&ct, &key).unwrap(),
-            b"kubeadm-rs copycerts vector\n"
-        );
+        assert_eq!(decrypt_bytes(&ct, &key).unwrap(), b"kubeadm-rs copycerts vector\n");
     }
 
     #[test]
@@ -460,10 +430,7 @@ mod tests {
     fn transfer_list_and_names() {
         let c = kubeadm_api::load::default_cluster_configuration();
         let m = certs_to_transfer(Path::new("/p"), &c);
-        let names: Vec<String> = m
-            .keys()
-            .map(|k| cert_or_key_name_to_secret_name(k))
-            .collect();
+        let names: Vec<String> = m.keys().map(|k| cert_or_key_name_to_secret_name(k)).collect();
         assert_eq!(
             names,
             [
@@ -480,10 +447,7 @@ mod tests {
         assert_eq!(m["etcd/ca.key"], PathBuf::from("/p/etcd/ca.key"));
         let (role, rb) = kubeadm_certs_rbac();
         assert_eq!(role.metadata.name.as_deref(), Some("kubeadm:kubeadm-certs"));
-        assert_eq!(
-            rb.subjects.unwrap()[0].name,
-            "system:bootstrappers:kubeadm:default-node-token"
-        );
+        assert_eq!(rb.subjects.unwrap()[0].name, "system:bootstrappers:kubeadm:default-node-token");
     }
 
     #[test]
@@ -496,16 +460,9 @@ mod tests {
     fn download_writes_keys_private() {
         let dir = std::env::temp_dir().join(format!("kubeadm-rs-copycerts-{}", std::process::id()));
         let p = dir.join("etcd/ca.key");
-        write_cert_or_key(
-            &p,
-            b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
-        )
-        .unwrap();
+        write_cert_or_key(&p, b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").unwrap();
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
         assert!(write_cert_or_key(&dir.join("x"), b"junk").is_err());
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -66,9 +66,7 @@ pub enum Error {
     #[error("bootstrap token #{0} has no token value")]
     MissingToken(usize),
     /// A token string or ID did not match the expected pattern.
-    #[error(
-        "given token didn't match pattern \"[a-z0-9]{{6}}.[a-z0-9]{{16}}\" or \"[a-z0-9]{{6}}\""
-    )]
+    #[error("given token didn't match pattern \"[a-z0-9]{{6}}.[a-z0-9]{{16}}\" or \"[a-z0-9]{{6}}\"")]
     InvalidTokenArgument,
     /// A bootstrap token Secret could not be turned back into a token (`token list`).
     #[error("{0}")]
@@ -102,9 +100,7 @@ pub enum Error {
         timeout: std::time::Duration,
     },
     /// The ClusterRoleBinding for admin.conf is missing and there is no super-admin.conf.
-    #[error(
-        "the ClusterRoleBinding for the {group} Group is missing but there is no {file} to create it"
-    )]
+    #[error("the ClusterRoleBinding for the {group} Group is missing but there is no {file} to create it")]
     NoSuperAdmin {
         /// `kubeadm:cluster-admins`.
         group: String,
@@ -155,10 +151,7 @@ pub enum Error {
 impl Error {
     /// Wraps `self` with a context message (upstream `errors.Wrap`).
     pub fn context(self, context: impl Into<String>) -> Error {
-        Error::Context {
-            context: context.into(),
-            source: Box::new(self),
-        }
+        Error::Context { context: context.into(), source: Box::new(self) }
     }
 
     /// The API status code, when this is an API error answered by the server.

@@ -47,20 +47,10 @@ pub fn join_command_full(
     skip_token_print: bool,
     skip_certificate_key_print: bool,
 ) -> String {
-    let token = if skip_token_print {
-        VALUE_WITHHELD.to_string()
-    } else {
-        html_escape(token)
-    };
-    let mut s = format!(
-        "kubeadm join {} --token {token} \\\n\t",
-        html_escape(endpoint)
-    );
+    let token = if skip_token_print { VALUE_WITHHELD.to_string() } else { html_escape(token) };
+    let mut s = format!("kubeadm join {} --token {token} \\\n\t", html_escape(endpoint));
     for p in pins {
-        s.push_str(&format!(
-            "--discovery-token-ca-cert-hash {} ",
-            html_escape(p)
-        ));
+        s.push_str(&format!("--discovery-token-ca-cert-hash {} ", html_escape(p)));
     }
     if control_plane {
         s.push_str("\\\n\t--control-plane ");
@@ -88,15 +78,7 @@ pub fn join_command(
     certificate_key: &str,
     skip_token_print: bool,
 ) -> String {
-    join_command_full(
-        endpoint,
-        token,
-        pins,
-        control_plane,
-        certificate_key,
-        skip_token_print,
-        false,
-    )
+    join_command_full(endpoint, token, pins, control_plane, certificate_key, skip_token_print, false)
 }
 
 /// What `token create --print-join-command` prints (without the final newline): the command with
@@ -113,16 +95,9 @@ pub fn join_info_from_kubeconfig(config: &KubeConfig, what: &str) -> Result<(Str
             "malformed kubeconfig file: {what}: the current context or its cluster was not found"
         ))
     })?;
-    let certs = if let Some(data) = cluster
-        .certificate_authority_data
-        .as_ref()
-        .filter(|d| !d.is_empty())
-    {
-        kubeadm_pki::Certificate::all_from_pem(data).map_err(|e| {
-            Error::JoinCommand(format!(
-                "failed to parse CA certificate from kubeconfig: {e}"
-            ))
-        })?
+    let certs = if let Some(data) = cluster.certificate_authority_data.as_ref().filter(|d| !d.is_empty()) {
+        kubeadm_pki::Certificate::all_from_pem(data)
+            .map_err(|e| Error::JoinCommand(format!("failed to parse CA certificate from kubeconfig: {e}")))?
     } else if !cluster.certificate_authority.is_empty() {
         let data = std::fs::read(&cluster.certificate_authority).map_err(|e| {
             Error::JoinCommand(format!(
@@ -132,14 +107,10 @@ pub fn join_info_from_kubeconfig(config: &KubeConfig, what: &str) -> Result<(Str
             ))
         })?;
         kubeadm_pki::Certificate::all_from_pem(&data).map_err(|e| {
-            Error::JoinCommand(format!(
-                "failed to load CA certificate referenced by kubeconfig: {e}"
-            ))
+            Error::JoinCommand(format!("failed to load CA certificate referenced by kubeconfig: {e}"))
         })?
     } else {
-        return Err(Error::JoinCommand(
-            "no CA certificates found in kubeconfig".into(),
-        ));
+        return Err(Error::JoinCommand("no CA certificates found in kubeconfig".into()));
     };
     let pins = certs.iter().map(kubeadm_pki::ca_public_key_pin).collect();
     Ok((cluster.server.replace("https://", ""), pins))
@@ -162,14 +133,7 @@ mod tests {
 
     #[test]
     fn worker_command_matches_upstream_template() {
-        let c = join_command(
-            "10.0.0.1:6443",
-            "abcdef.0123456789abcdef",
-            &[PIN.into()],
-            false,
-            "",
-            false,
-        );
+        let c = join_command("10.0.0.1:6443", "abcdef.0123456789abcdef", &[PIN.into()], false, "", false);
         assert_eq!(
             c,
             format!(
@@ -186,29 +150,15 @@ mod tests {
 
     #[test]
     fn control_plane_command_and_withheld_values() {
-        let c = join_command(
-            "cp:6443",
-            "abcdef.0123456789abcdef",
-            &[PIN.into()],
-            true,
-            "00ff",
-            false,
-        );
+        let c = join_command("cp:6443", "abcdef.0123456789abcdef", &[PIN.into()], true, "00ff", false);
         assert_eq!(
             c,
             format!(
                 "kubeadm join cp:6443 --token abcdef.0123456789abcdef \\\n\t--discovery-token-ca-cert-hash {PIN} \\\n\t--control-plane --certificate-key 00ff"
             )
         );
-        let c = join_command_full(
-            "cp:6443",
-            "abcdef.0123456789abcdef",
-            &[PIN.into()],
-            true,
-            "00ff",
-            true,
-            true,
-        );
+        let c =
+            join_command_full("cp:6443", "abcdef.0123456789abcdef", &[PIN.into()], true, "00ff", true, true);
         assert_eq!(
             c,
             format!(
@@ -221,14 +171,8 @@ mod tests {
             "kubeadm join cp:6443 --token t \\\n\t\\\n\t--control-plane --certificate-key <value withheld>"
         );
         let c = join_command("cp:6443", "t", &[], true, "", false);
-        assert_eq!(
-            c,
-            "kubeadm join cp:6443 --token t \\\n\t\\\n\t--control-plane "
-        );
-        assert_eq!(
-            flatten_join_command(&c),
-            "kubeadm join cp:6443 --token t --control-plane "
-        );
+        assert_eq!(c, "kubeadm join cp:6443 --token t \\\n\t\\\n\t--control-plane ");
+        assert_eq!(flatten_join_command(&c), "kubeadm join cp:6443 --token t --control-plane ");
     }
 
     #[test]

@@ -75,18 +75,8 @@ mod tests {
         for (content, id, secret, want) in cases {
             assert_eq!(compute_detached_signature(content, id, secret), want);
             assert!(detached_token_is_valid(want, content, id, secret));
-            assert!(!detached_token_is_valid(
-                want,
-                &format!("{content} "),
-                id,
-                secret
-            ));
-            assert!(!detached_token_is_valid(
-                want,
-                content,
-                id,
-                "0000000000000000"
-            ));
+            assert!(!detached_token_is_valid(want, &format!("{content} "), id, secret));
+            assert!(!detached_token_is_valid(want, content, id, "0000000000000000"));
             assert!(!detached_token_is_valid("", content, id, secret));
         }
     }

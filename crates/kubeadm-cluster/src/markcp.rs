@@ -20,10 +20,8 @@ use crate::client::{ApiTimeouts, Attempt, poll_until_timeout};
 use crate::error::{Error, Result, is_not_found};
 
 /// The labels added to control-plane nodes, in upstream's order (`labelsToAdd`).
-pub const LABELS_TO_ADD: [&str; 2] = [
-    constants::LABEL_NODE_ROLE_CONTROL_PLANE,
-    constants::LABEL_EXCLUDE_FROM_EXTERNAL_LB,
-];
+pub const LABELS_TO_ADD: [&str; 2] =
+    [constants::LABEL_NODE_ROLE_CONTROL_PLANE, constants::LABEL_EXCLUDE_FROM_EXTERNAL_LB];
 
 /// `kubernetes.io/hostname`: the label `PatchNode` waits for.
 pub const LABEL_HOSTNAME: &str = "kubernetes.io/hostname";
@@ -40,13 +38,11 @@ pub fn effective_taints(configured: Option<&[Taint]>) -> Vec<Taint> {
 /// The kubeadm taint as a core/v1 taint.
 pub fn to_k8s_taint(t: &Taint) -> Result<K8sTaint> {
     let time_added = match &t.time_added {
-        Some(s) => Some(Time(s.parse::<k8s_openapi::jiff::Timestamp>().map_err(
-            |e| Error::Time {
-                field: "taints.timeAdded".into(),
-                value: s.clone(),
-                message: e.to_string(),
-            },
-        )?)),
+        Some(s) => Some(Time(s.parse::<k8s_openapi::jiff::Timestamp>().map_err(|e| Error::Time {
+            field: "taints.timeAdded".into(),
+            value: s.clone(),
+            message: e.to_string(),
+        })?)),
         None => None,
     };
     Ok(K8sTaint {
@@ -68,11 +64,7 @@ pub fn mark_control_plane_patch(node: &Node, taints: &[K8sTaint]) -> serde_json:
             labels.insert(l.to_string(), "".into());
         }
     }
-    let old: Vec<K8sTaint> = node
-        .spec
-        .as_ref()
-        .and_then(|s| s.taints.clone())
-        .unwrap_or_default();
+    let old: Vec<K8sTaint> = node.spec.as_ref().and_then(|s| s.taints.clone()).unwrap_or_default();
     let mut new: Vec<K8sTaint> = taints.to_vec();
     for t in &old {
         if !taints.contains(t) {
@@ -118,24 +110,13 @@ pub async fn mark_control_plane(
             strs.join(" ")
         )?;
     }
-    let k8s_taints = taints
-        .iter()
-        .map(to_k8s_taint)
-        .collect::<Result<Vec<_>>>()?;
-    patch_node(client, node_name, t, |node| {
-        mark_control_plane_patch(node, &k8s_taints)
-    })
-    .await
+    let k8s_taints = taints.iter().map(to_k8s_taint).collect::<Result<Vec<_>>>()?;
+    patch_node(client, node_name, t, |node| mark_control_plane_patch(node, &k8s_taints)).await
 }
 
 /// Upstream `PatchNode`: until the API call timeout, get the node, wait for its hostname label,
 /// compute the patch with `make_patch` and send it as a strategic merge patch.
-pub async fn patch_node<F>(
-    client: &Client,
-    node_name: &str,
-    t: &ApiTimeouts,
-    make_patch: F,
-) -> Result<()>
+pub async fn patch_node<F>(client: &Client, node_name: &str, t: &ApiTimeouts, make_patch: F) -> Result<()>
 where
     F: Fn(&Node) -> serde_json::Value,
 {
@@ -155,30 +136,14 @@ where
                         target: format!("{node_name:?}"),
                         source: Box::new(e),
                     };
-                    return if not_found {
-                        Attempt::Wait
-                    } else {
-                        Attempt::Retry(err)
-                    };
+                    return if not_found { Attempt::Wait } else { Attempt::Retry(err) };
                 }
             };
-            if !node
-                .metadata
-                .labels
-                .as_ref()
-                .is_some_and(|l| l.contains_key(LABEL_HOSTNAME))
-            {
+            if !node.metadata.labels.as_ref().is_some_and(|l| l.contains_key(LABEL_HOSTNAME)) {
                 return Attempt::Wait;
             }
             let patch = make_patch(&node);
-            match api
-                .patch(
-                    node_name,
-                    &PatchParams::default(),
-                    &Patch::Strategic(&patch),
-                )
-                .await
-            {
+            match api.patch(node_name, &PatchParams::default(), &Patch::Strategic(&patch)).await {
                 Ok(_) => Attempt::Done(()),
                 Err(e) => Attempt::Retry(
                     Error::Api {
@@ -194,10 +159,9 @@ where
     })
     .await;
     match r {
-        Err(Error::Timeout { timeout, .. }) => Err(Error::NodeNotReady {
-            node: node_name.to_string(),
-            timeout,
-        }),
+        Err(Error::Timeout { timeout, .. }) => {
+            Err(Error::NodeNotReady { node: node_name.to_string(), timeout })
+        }
         other => other,
     }
 }
@@ -222,28 +186,16 @@ mod tests {
         Node {
             metadata: ObjectMeta {
                 name: Some("n1".into()),
-                labels: Some(
-                    labels
-                        .iter()
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                        .collect(),
-                ),
+                labels: Some(labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
                 ..Default::default()
             },
-            spec: Some(NodeSpec {
-                taints: (!taints.is_empty()).then_some(taints),
-                ..Default::default()
-            }),
+            spec: Some(NodeSpec { taints: (!taints.is_empty()).then_some(taints), ..Default::default() }),
             ..Default::default()
         }
     }
 
     fn kt(key: &str, effect: &str) -> K8sTaint {
-        K8sTaint {
-            key: key.into(),
-            effect: effect.into(),
-            ..Default::default()
-        }
+        K8sTaint { key: key.into(), effect: effect.into(), ..Default::default() }
     }
 
     #[test]
@@ -259,10 +211,7 @@ mod tests {
         assert_eq!(t("a", "", "NoSchedule").to_string(), "a:NoSchedule");
         assert_eq!(t("a", "b", "NoExecute").to_string(), "a=b:NoExecute");
         assert_eq!(
-            effective_taints(None)
-                .iter()
-                .map(Taint::to_string)
-                .collect::<Vec<_>>(),
+            effective_taints(None).iter().map(Taint::to_string).collect::<Vec<_>>(),
             ["node-role.kubernetes.io/control-plane:NoSchedule"]
         );
         assert!(effective_taints(Some(&[])).is_empty());
@@ -280,25 +229,15 @@ mod tests {
         // Existing taints are kept after the configured ones; nothing to do when already marked.
         let other = kt("foo", "NoExecute");
         let n = node(
-            &[
-                ("kubernetes.io/hostname", "n1"),
-                (LABELS_TO_ADD[0], ""),
-                (LABELS_TO_ADD[1], ""),
-            ],
+            &[("kubernetes.io/hostname", "n1"), (LABELS_TO_ADD[0], ""), (LABELS_TO_ADD[1], "")],
             vec![other.clone()],
         );
         assert_eq!(
             mark_control_plane_patch(&n, std::slice::from_ref(&cp)),
             json!({"spec": {"taints": [{"effect": "NoSchedule", "key": "node-role.kubernetes.io/control-plane"}, {"effect": "NoExecute", "key": "foo"}]}})
         );
-        let n = node(
-            &[(LABELS_TO_ADD[0], ""), (LABELS_TO_ADD[1], "")],
-            vec![cp.clone()],
-        );
-        assert_eq!(
-            mark_control_plane_patch(&n, std::slice::from_ref(&cp)),
-            json!({})
-        );
+        let n = node(&[(LABELS_TO_ADD[0], ""), (LABELS_TO_ADD[1], "")], vec![cp.clone()]);
+        assert_eq!(mark_control_plane_patch(&n, std::slice::from_ref(&cp)), json!({}));
         // No taints configured: labels only.
         let n = node(&[], vec![]);
         assert!(mark_control_plane_patch(&n, &[]).get("spec").is_none());

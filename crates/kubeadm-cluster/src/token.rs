@@ -52,10 +52,7 @@ pub fn token_secret_name(id: &str) -> String {
 
 /// `IsValidBootstrapTokenID`: `[a-z0-9]{6}`.
 pub fn is_valid_token_id(id: &str) -> bool {
-    id.len() == 6
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+    id.len() == 6 && id.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
 }
 
 /// Go's `time.Time.Format(time.RFC3339)`: whole seconds, `Z` for UTC, else `+hh:mm`.
@@ -100,32 +97,20 @@ pub fn encode_token_secret_data(
     data.insert(BOOTSTRAP_TOKEN_ID_KEY.to_string(), b(&token.id));
     data.insert(BOOTSTRAP_TOKEN_SECRET_KEY.to_string(), b(&token.secret));
     if !bt.description.is_empty() {
-        data.insert(
-            BOOTSTRAP_TOKEN_DESCRIPTION_KEY.to_string(),
-            b(&bt.description),
-        );
+        data.insert(BOOTSTRAP_TOKEN_DESCRIPTION_KEY.to_string(), b(&bt.description));
     }
     if let Some(exp) = &bt.expires {
         let t = parse_rfc3339("expires", exp)?.to_offset(time::UtcOffset::UTC);
-        data.insert(
-            BOOTSTRAP_TOKEN_EXPIRATION_KEY.to_string(),
-            b(&format_rfc3339(t)),
-        );
+        data.insert(BOOTSTRAP_TOKEN_EXPIRATION_KEY.to_string(), b(&format_rfc3339(t)));
     } else if let Some(ttl) = bt.ttl.filter(|d| d.as_nanos() > 0) {
         let t = (now + time::Duration::nanoseconds(ttl.as_nanos())).to_offset(time::UtcOffset::UTC);
-        data.insert(
-            BOOTSTRAP_TOKEN_EXPIRATION_KEY.to_string(),
-            b(&format_rfc3339(t)),
-        );
+        data.insert(BOOTSTRAP_TOKEN_EXPIRATION_KEY.to_string(), b(&format_rfc3339(t)));
     }
     for u in &bt.usages {
         data.insert(format!("{BOOTSTRAP_TOKEN_USAGE_PREFIX}{u}"), b("true"));
     }
     if !bt.groups.is_empty() {
-        data.insert(
-            BOOTSTRAP_TOKEN_EXTRA_GROUPS_KEY.to_string(),
-            b(&bt.groups.join(",")),
-        );
+        data.insert(BOOTSTRAP_TOKEN_EXTRA_GROUPS_KEY.to_string(), b(&bt.groups.join(",")));
     }
     Ok(data)
 }
@@ -202,9 +187,7 @@ pub fn token_from_secret(secret: &Secret) -> Result<TokenInfo> {
         None
     } else {
         Some(OffsetDateTime::parse(&exp, &Rfc3339).map_err(|e| {
-            Error::InvalidTokenSecret(format!(
-                "can't parse expiration time of bootstrap token {name:?}: {e}"
-            ))
+            Error::InvalidTokenSecret(format!("can't parse expiration time of bootstrap token {name:?}: {e}"))
         })?)
     };
     let mut usages: Vec<String> = secret
@@ -221,13 +204,7 @@ pub fn token_from_secret(secret: &Secret) -> Result<TokenInfo> {
     } else {
         Vec::new()
     };
-    Ok(TokenInfo {
-        token,
-        description,
-        expires,
-        usages,
-        groups,
-    })
+    Ok(TokenInfo { token, description, expires, usages, groups })
 }
 
 /// Upstream `UpdateOrCreateTokens`: for each token, fail with "a token with id ... already
@@ -247,22 +224,16 @@ pub async fn update_or_create_tokens(
             return Err(Error::TokenExists(token.id.clone()));
         }
         let secret = token_to_secret(bt, i, OffsetDateTime::now_utc())?;
-        apply::apply_secret(client, &secret, t).await.map_err(|e| {
-            e.context(format!(
-                "failed to create or update bootstrap token with name {name}"
-            ))
-        })?;
+        apply::apply_secret(client, &secret, t)
+            .await
+            .map_err(|e| e.context(format!("failed to create or update bootstrap token with name {name}")))?;
     }
     Ok(())
 }
 
 /// Upstream `CreateNewTokens` (`token create`): [`update_or_create_tokens`] failing on existing IDs.
 /// Validate first with `kubeadm_api::validation::validate_bootstrap_tokens`.
-pub async fn create_new_tokens(
-    client: &Client,
-    tokens: &[BootstrapToken],
-    t: &ApiTimeouts,
-) -> Result<()> {
+pub async fn create_new_tokens(client: &Client, tokens: &[BootstrapToken], t: &ApiTimeouts) -> Result<()> {
     update_or_create_tokens(client, true, tokens, t).await
 }
 
@@ -289,9 +260,7 @@ pub fn token_id_of_argument(arg: &str) -> Result<String> {
     if is_valid_token_id(arg) {
         return Ok(arg.to_string());
     }
-    BootstrapTokenString::parse(arg)
-        .map(|t| t.id)
-        .map_err(|_| Error::InvalidTokenArgument)
+    BootstrapTokenString::parse(arg).map(|t| t.id).map_err(|_| Error::InvalidTokenArgument)
 }
 
 /// `token delete <id|token>...` (upstream `RunDeleteTokens`): deletes each token's Secret in
@@ -305,17 +274,15 @@ pub async fn delete_tokens(
     for arg in ids_or_tokens {
         let id = token_id_of_argument(arg)?;
         let name = token_secret_name(&id);
-        api.delete(&name, &DeleteParams::default())
-            .await
-            .map_err(|source| {
-                Error::Api {
-                    verb: "delete",
-                    kind: "Secret".into(),
-                    target: format!("\"kube-system/{name}\""),
-                    source: Box::new(source),
-                }
-                .context(format!("failed to delete bootstrap token {id:?}"))
-            })?;
+        api.delete(&name, &DeleteParams::default()).await.map_err(|source| {
+            Error::Api {
+                verb: "delete",
+                kind: "Secret".into(),
+                target: format!("\"kube-system/{name}\""),
+                source: Box::new(source),
+            }
+            .context(format!("failed to delete bootstrap token {id:?}"))
+        })?;
         writeln!(out, "bootstrap token {id:?} deleted")?;
     }
     Ok(())
@@ -350,21 +317,13 @@ pub fn short_human_duration(d: time::Duration) -> String {
 
 fn pad(s: &str, w: usize) -> String {
     let n = s.chars().count();
-    if n >= w {
-        s.to_string()
-    } else {
-        format!("{s}{}", " ".repeat(w - n))
-    }
+    if n >= w { s.to_string() } else { format!("{s}{}", " ".repeat(w - n)) }
 }
 
 /// Go `text/tabwriter` with minwidth 10, padding 3, padchar ' ', no flags, over one block of
 /// lines whose cells are all tab-terminated except the last.
 fn tabwrite(lines: &[Vec<String>]) -> String {
-    let ncols = lines
-        .iter()
-        .map(|l| l.len().saturating_sub(1))
-        .max()
-        .unwrap_or(0);
+    let ncols = lines.iter().map(|l| l.len().saturating_sub(1)).max().unwrap_or(0);
     let mut widths = vec![10usize; ncols];
     for l in lines {
         for (j, c) in l.iter().take(l.len().saturating_sub(1)).enumerate() {
@@ -374,11 +333,7 @@ fn tabwrite(lines: &[Vec<String>]) -> String {
     let mut out = String::new();
     for l in lines {
         for (j, c) in l.iter().enumerate() {
-            if j + 1 < l.len() {
-                out.push_str(&pad(c, widths[j]))
-            } else {
-                out.push_str(c)
-            }
+            if j + 1 < l.len() { out.push_str(&pad(c, widths[j])) } else { out.push_str(c) }
         }
         out.push('\n');
     }
@@ -393,14 +348,8 @@ pub struct TokenTablePrinter {
 }
 
 /// The columns of the `token list` table.
-pub const TOKEN_TABLE_COLUMNS: [&str; 6] = [
-    "TOKEN",
-    "TTL",
-    "EXPIRES",
-    "USAGES",
-    "DESCRIPTION",
-    "EXTRA GROUPS",
-];
+pub const TOKEN_TABLE_COLUMNS: [&str; 6] =
+    ["TOKEN", "TTL", "EXPIRES", "USAGES", "DESCRIPTION", "EXTRA GROUPS"];
 
 impl TokenTablePrinter {
     /// The text for one token (with the header the first time), `now` for the TTL column.
@@ -422,11 +371,7 @@ fn format_token_row(tok: &TokenInfo, now: OffsetDateTime) -> Vec<String> {
         None => ("<forever>".to_string(), "<never>".to_string()),
     };
     let or_none = |s: String| {
-        if s.is_empty() {
-            "<none>".to_string()
-        } else {
-            s
-        }
+        if s.is_empty() { "<none>".to_string() } else { s }
     };
     vec![
         tok.token.expose(),
@@ -482,9 +427,7 @@ pub fn token_output_object(tok: &TokenInfo) -> OutputBootstrapToken {
         api_version: OUTPUT_API_VERSION.into(),
         token: tok.token.expose(),
         description: tok.description.clone(),
-        expires: tok
-            .expires
-            .map(|e| format_rfc3339(e.to_offset(time::UtcOffset::UTC))),
+        expires: tok.expires.map(|e| format_rfc3339(e.to_offset(time::UtcOffset::UTC))),
         usages: tok.usages.clone(),
         groups: tok.groups.clone(),
     }
@@ -497,10 +440,8 @@ pub fn token_output_json(tok: &TokenInfo) -> Result<String> {
     let mut buf = Vec::new();
     let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
     let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
-    serde::Serialize::serialize(&v, &mut ser).map_err(|e| Error::Marshal {
-        what: "BootstrapToken".into(),
-        message: e.to_string(),
-    })?;
+    serde::Serialize::serialize(&v, &mut ser)
+        .map_err(|e| Error::Marshal { what: "BootstrapToken".into(), message: e.to_string() })?;
     let s = String::from_utf8_lossy(&buf)
         .replace('<', "\\u003c")
         .replace('>', "\\u003e")
@@ -526,16 +467,9 @@ impl TokenYamlPrinter {
         // go-yaml quotes strings that would resolve as timestamps.
         if let Some(e) = tok.expires {
             let ts = format_rfc3339(e.to_offset(time::UtcOffset::UTC));
-            yaml = yaml.replace(
-                &format!("\nexpires: {ts}\n"),
-                &format!("\nexpires: \"{ts}\"\n"),
-            );
+            yaml = yaml.replace(&format!("\nexpires: {ts}\n"), &format!("\nexpires: \"{ts}\"\n"));
         }
-        if self.count > 1 {
-            format!("---\n{yaml}")
-        } else {
-            yaml
-        }
+        if self.count > 1 { format!("---\n{yaml}") } else { yaml }
     }
 }
 
@@ -557,12 +491,7 @@ mod tests {
     }
 
     fn data_strings(s: &Secret) -> BTreeMap<String, String> {
-        s.data
-            .clone()
-            .unwrap()
-            .into_iter()
-            .map(|(k, v)| (k, String::from_utf8(v.0).unwrap()))
-            .collect()
+        s.data.clone().unwrap().into_iter().map(|(k, v)| (k, String::from_utf8(v.0).unwrap())).collect()
     }
 
     #[test]
@@ -574,10 +503,7 @@ mod tests {
         assert_eq!(s.type_.as_deref(), Some("bootstrap.kubernetes.io/token"));
         let d = data_strings(&s);
         let want: BTreeMap<String, String> = [
-            (
-                "auth-extra-groups",
-                "system:bootstrappers:kubeadm:default-node-token",
-            ),
+            ("auth-extra-groups", "system:bootstrappers:kubeadm:default-node-token"),
             ("description", "hello"),
             ("expiration", "2026-11-29T10:00:00Z"),
             ("token-id", "abcdef"),
@@ -593,10 +519,7 @@ mod tests {
         // expires wins over ttl and is normalized to UTC; ttl 0 = no expiration; no groups/description.
         let mut b = bt();
         b.expires = Some("2030-01-02T03:04:05+02:00".into());
-        assert_eq!(
-            data_strings(&token_to_secret(&b, 0, now).unwrap())["expiration"],
-            "2030-01-02T01:04:05Z"
-        );
+        assert_eq!(data_strings(&token_to_secret(&b, 0, now).unwrap())["expiration"], "2030-01-02T01:04:05Z");
         let mut b = bt();
         b.ttl = Some(Duration::ZERO);
         b.groups.clear();
@@ -608,10 +531,7 @@ mod tests {
                 && !d.contains_key("description")
         );
         let b = BootstrapToken::default();
-        assert!(matches!(
-            token_to_secret(&b, 3, now),
-            Err(Error::MissingToken(3))
-        ));
+        assert!(matches!(token_to_secret(&b, 3, now), Err(Error::MissingToken(3))));
     }
 
     #[test]
@@ -621,15 +541,9 @@ mod tests {
         let t = token_from_secret(&s).unwrap();
         assert_eq!(t.token.expose(), "abcdef.0123456789abcdef");
         assert_eq!(t.usages, vec!["authentication", "signing"]);
-        assert_eq!(
-            t.groups,
-            vec!["system:bootstrappers:kubeadm:default-node-token"]
-        );
+        assert_eq!(t.groups, vec!["system:bootstrappers:kubeadm:default-node-token"]);
         assert_eq!(t.expires, Some(datetime!(2026-11-29 10:00:00 UTC)));
-        assert!(
-            !format!("{t:?}").contains("0123456789abcdef"),
-            "Debug must redact"
-        );
+        assert!(!format!("{t:?}").contains("0123456789abcdef"), "Debug must redact");
 
         let mut bad = s.clone();
         bad.metadata.name = Some("bootstrap-token-zzzzzz".into());
@@ -644,10 +558,7 @@ mod tests {
             "bootstrap Token Secret has no token-secret data: bootstrap-token-abcdef"
         );
         let mut bad = s.clone();
-        bad.data
-            .as_mut()
-            .unwrap()
-            .insert("token-secret".into(), ByteString(b"SHORTSECRET".to_vec()));
+        bad.data.as_mut().unwrap().insert("token-secret".into(), ByteString(b"SHORTSECRET".to_vec()));
         let e = token_from_secret(&bad).unwrap_err().to_string();
         assert!(!e.contains("SHORTSECRET"), "{e}");
     }
@@ -655,15 +566,9 @@ mod tests {
     #[test]
     fn delete_arguments() {
         assert_eq!(token_id_of_argument("abcdef").unwrap(), "abcdef");
-        assert_eq!(
-            token_id_of_argument("abcdef.0123456789abcdef").unwrap(),
-            "abcdef"
-        );
+        assert_eq!(token_id_of_argument("abcdef.0123456789abcdef").unwrap(), "abcdef");
         let e = token_id_of_argument("abcdef.0123").unwrap_err().to_string();
-        assert_eq!(
-            e,
-            "given token didn't match pattern \"[a-z0-9]{6}.[a-z0-9]{16}\" or \"[a-z0-9]{6}\""
-        );
+        assert_eq!(e, "given token didn't match pattern \"[a-z0-9]{6}.[a-z0-9]{16}\" or \"[a-z0-9]{6}\"");
         assert!(!e.contains("0123"));
     }
 
@@ -671,10 +576,7 @@ mod tests {
     fn human_durations() {
         let s = time::Duration::seconds;
         assert_eq!(short_human_duration(s(-5)), "<invalid>");
-        assert_eq!(
-            short_human_duration(time::Duration::milliseconds(-1500)),
-            "0s"
-        );
+        assert_eq!(short_human_duration(time::Duration::milliseconds(-1500)), "0s");
         assert_eq!(short_human_duration(s(59)), "59s");
         assert_eq!(short_human_duration(s(3599)), "59m");
         assert_eq!(short_human_duration(s(23 * 3600 + 3599)), "23h");

@@ -28,10 +28,8 @@ pub fn cluster_configuration_yaml(cfg: &ClusterConfiguration) -> Result<String> 
     let mut c = cfg.clone();
     c.api_version = kubeadm_api::v1beta4::API_VERSION.into();
     c.kind = constants::CLUSTER_CONFIGURATION_KIND.into();
-    kubeadm_api::print::to_yaml(&c).map_err(|e| Error::Marshal {
-        what: "ClusterConfiguration".into(),
-        message: e.to_string(),
-    })
+    kubeadm_api::print::to_yaml(&c)
+        .map_err(|e| Error::Marshal { what: "ClusterConfiguration".into(), message: e.to_string() })
 }
 
 /// The `kube-system/kubeadm-config` ConfigMap.
@@ -72,10 +70,10 @@ pub async fn upload_configuration(
     let cm = kubeadm_config_config_map(&yaml);
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), NAMESPACE_SYSTEM);
     apply::create_or_mutate(&api, &cm, t, |current: &mut ConfigMap| {
-        current.data.get_or_insert_with(Default::default).insert(
-            constants::CLUSTER_CONFIGURATION_CONFIG_MAP_KEY.to_string(),
-            yaml.clone(),
-        );
+        current
+            .data
+            .get_or_insert_with(Default::default)
+            .insert(constants::CLUSTER_CONFIGURATION_CONFIG_MAP_KEY.to_string(), yaml.clone());
     })
     .await?;
     apply::apply_role(
@@ -123,10 +121,7 @@ pub fn sign_config_map(cm: &mut ConfigMap) {
     cm.metadata
         .annotations
         .get_or_insert_with(Default::default)
-        .insert(
-            constants::COMPONENT_CONFIG_HASH_ANNOTATION_KEY.to_string(),
-            sum,
-        );
+        .insert(constants::COMPONENT_CONFIG_HASH_ANNOTATION_KEY.to_string(), sum);
 }
 
 /// The `kube-system/kubelet-config` ConfigMap for a rendered KubeletConfiguration YAML, signed
@@ -139,11 +134,8 @@ pub fn kubelet_config_map(kubelet_yaml: &str, user_supplied: bool) -> ConfigMap 
             ..Default::default()
         },
         data: Some(
-            [(
-                constants::KUBELET_BASE_CONFIGURATION_CONFIG_MAP_KEY.to_string(),
-                kubelet_yaml.to_string(),
-            )]
-            .into(),
+            [(constants::KUBELET_BASE_CONFIGURATION_CONFIG_MAP_KEY.to_string(), kubelet_yaml.to_string())]
+                .into(),
         ),
         ..Default::default()
     };
@@ -198,8 +190,7 @@ pub async fn upload_kubelet_config(
         )
         .await
     };
-    rbac.await
-        .map_err(|e| e.context("error creating kubelet configuration configmap RBAC rules"))
+    rbac.await.map_err(|e| e.context("error creating kubelet configuration configmap RBAC rules"))
 }
 
 #[cfg(test)]
@@ -210,17 +201,11 @@ mod tests {
     fn kubeadm_config() {
         let (_, c) = kubeadm_api::print::init_defaults();
         let y = cluster_configuration_yaml(&c).unwrap();
-        assert!(
-            y.starts_with("apiServer: {}\napiVersion: kubeadm.k8s.io/v1beta4\n"),
-            "{y}"
-        );
+        assert!(y.starts_with("apiServer: {}\napiVersion: kubeadm.k8s.io/v1beta4\n"), "{y}");
         assert!(y.contains("\nkind: ClusterConfiguration\n"));
         let cm = kubeadm_config_config_map(&y);
         let v = serde_json::to_value(&cm).unwrap();
-        assert_eq!(
-            v["metadata"],
-            serde_json::json!({"name": "kubeadm-config", "namespace": "kube-system"})
-        );
+        assert_eq!(v["metadata"], serde_json::json!({"name": "kubeadm-config", "namespace": "kube-system"}));
         assert_eq!(v["data"]["ClusterConfiguration"], y);
     }
 
@@ -228,13 +213,7 @@ mod tests {
     fn checksum_like_upstream() {
         // sha256("ab") over data values in key order.
         let cm = ConfigMap {
-            data: Some(
-                [
-                    ("b".to_string(), "b".to_string()),
-                    ("a".to_string(), "a".to_string()),
-                ]
-                .into(),
-            ),
+            data: Some([("b".to_string(), "b".to_string()), ("a".to_string(), "a".to_string())].into()),
             ..Default::default()
         };
         assert_eq!(
@@ -243,10 +222,7 @@ mod tests {
         );
         let signed = kubelet_config_map("kind: KubeletConfiguration\n", false);
         let ann = signed.metadata.annotations.clone().unwrap();
-        assert_eq!(
-            ann[constants::COMPONENT_CONFIG_HASH_ANNOTATION_KEY],
-            config_map_checksum(&signed)
-        );
+        assert_eq!(ann[constants::COMPONENT_CONFIG_HASH_ANNOTATION_KEY], config_map_checksum(&signed));
         assert!(kubelet_config_map("x", true).metadata.annotations.is_none());
     }
 }

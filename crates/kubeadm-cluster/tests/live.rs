@@ -45,12 +45,7 @@ fn init_config(node: &Node) -> String {
   - system:bootstrappers:extra
 "#
     );
-    init_config_with(
-        node,
-        VERSION,
-        &tokens,
-        "networking:\n  podSubnet: 10.244.0.0/16\n",
-    )
+    init_config_with(node, VERSION, &tokens, "networking:\n  podSubnet: 10.244.0.0/16\n")
 }
 
 fn get_json(bed: &Bed, node: &Node, args: &[&str]) -> Result<Value> {
@@ -80,37 +75,19 @@ fn content(v: &Value) -> Value {
 fn b64(v: &Value) -> Result<String> {
     use base64::Engine as _;
     let s = v.as_str().ok_or_else(|| anyhow!("not a string: {v}"))?;
-    Ok(String::from_utf8(
-        base64::engine::general_purpose::STANDARD.decode(s)?,
-    )?)
+    Ok(String::from_utf8(base64::engine::general_purpose::STANDARD.decode(s)?)?)
 }
 
 /// Objects this test writes (kind, namespace or "", name), for the parity snapshot.
 const OBJECTS: &[(&str, &str, &str)] = &[
     ("configmap", "kube-public", "cluster-info"),
-    (
-        "role",
-        "kube-public",
-        "kubeadm:bootstrap-signer-clusterinfo",
-    ),
-    (
-        "rolebinding",
-        "kube-public",
-        "kubeadm:bootstrap-signer-clusterinfo",
-    ),
+    ("role", "kube-public", "kubeadm:bootstrap-signer-clusterinfo"),
+    ("rolebinding", "kube-public", "kubeadm:bootstrap-signer-clusterinfo"),
     ("clusterrole", "", "kubeadm:get-nodes"),
     ("clusterrolebinding", "", "kubeadm:get-nodes"),
     ("clusterrolebinding", "", "kubeadm:kubelet-bootstrap"),
-    (
-        "clusterrolebinding",
-        "",
-        "kubeadm:node-autoapprove-bootstrap",
-    ),
-    (
-        "clusterrolebinding",
-        "",
-        "kubeadm:node-autoapprove-certificate-rotation",
-    ),
+    ("clusterrolebinding", "", "kubeadm:node-autoapprove-bootstrap"),
+    ("clusterrolebinding", "", "kubeadm:node-autoapprove-certificate-rotation"),
     ("clusterrolebinding", "", "kubeadm:apiserver-kubelet-client"),
     ("clusterrolebinding", "", "kubeadm:cluster-admins"),
     ("configmap", "kube-system", "kubeadm-config"),
@@ -144,10 +121,7 @@ fn live(bed: &Bed) -> Result<()> {
     bed.start_runner(n1)?;
     wait_readyz(bed, n1, Duration::from_secs(120))?;
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let t = ApiTimeouts::default();
     let kdir = n1.host_path("/etc/kubernetes");
     let bundle = kubeadm_api::load::load_init_config(&cfg_yaml)?;
@@ -159,12 +133,9 @@ fn live(bed: &Bed) -> Result<()> {
         "admin.conf should not be authorized before kubeadm:cluster-admins exists"
     );
     let client = rt.block_on(client::ensure_admin_cluster_role_binding(&kdir, None, &t))?;
-    bed.kubectl_ok(n1, &["get", "ns", "kube-system"])
-        .context("admin.conf after the bootstrap")?;
+    bed.kubectl_ok(n1, &["get", "ns", "kube-system"]).context("admin.conf after the bootstrap")?;
     // Idempotent: a second call finds the binding with admin.conf.
-    let client = rt.block_on(client::ensure_admin_cluster_role_binding_with(
-        client, None, &t,
-    ))?;
+    let client = rt.block_on(client::ensure_admin_cluster_role_binding_with(client, None, &t))?;
 
     // --- bootstrap-token
     let admin = client::load_kubeconfig(&kdir.join("admin.conf"))?;
@@ -193,64 +164,34 @@ fn live(bed: &Bed) -> Result<()> {
             ),
         "console:\n{console}"
     );
-    let sa = get_json(
-        bed,
-        n1,
-        &["secret", "-n", "kube-system", "bootstrap-token-abcdef"],
-    )?;
-    ensure!(
-        sa["type"] == "bootstrap.kubernetes.io/token",
-        "{}",
-        sa["type"]
-    );
+    let sa = get_json(bed, n1, &["secret", "-n", "kube-system", "bootstrap-token-abcdef"])?;
+    ensure!(sa["type"] == "bootstrap.kubernetes.io/token", "{}", sa["type"]);
     let d = &sa["data"];
     ensure!(b64(&d["token-id"])? == "abcdef" && b64(&d["token-secret"])? == "0123456789abcdef");
     ensure!(b64(&d["description"])? == "live test token");
     ensure!(
-        b64(&d["usage-bootstrap-signing"])? == "true"
-            && b64(&d["usage-bootstrap-authentication"])? == "true"
+        b64(&d["usage-bootstrap-signing"])? == "true" && b64(&d["usage-bootstrap-authentication"])? == "true"
     );
     ensure!(b64(&d["auth-extra-groups"])? == "system:bootstrappers:kubeadm:default-node-token");
     let exp = b64(&d["expiration"])?;
     let exp_t = time::OffsetDateTime::parse(&exp, &time::format_description::well_known::Rfc3339)?;
     let left = exp_t - time::OffsetDateTime::now_utc();
     ensure!(
-        exp.ends_with('Z')
-            && left > time::Duration::minutes(115)
-            && left <= time::Duration::hours(2),
+        exp.ends_with('Z') && left > time::Duration::minutes(115) && left <= time::Duration::hours(2),
         "expiration {exp}"
     );
-    let sb = get_json(
-        bed,
-        n1,
-        &["secret", "-n", "kube-system", "bootstrap-token-bbbbbb"],
-    )?;
-    let keys: Vec<&String> = sb["data"]
-        .as_object()
-        .map(|m| m.keys().collect())
-        .unwrap_or_default();
+    let sb = get_json(bed, n1, &["secret", "-n", "kube-system", "bootstrap-token-bbbbbb"])?;
+    let keys: Vec<&String> = sb["data"].as_object().map(|m| m.keys().collect()).unwrap_or_default();
     ensure!(
-        keys == [
-            "auth-extra-groups",
-            "token-id",
-            "token-secret",
-            "usage-bootstrap-authentication"
-        ],
+        keys == ["auth-extra-groups", "token-id", "token-secret", "usage-bootstrap-authentication"],
         "token B keys {keys:?}"
     );
     ensure!(
         b64(&sb["data"]["auth-extra-groups"])?
             == "system:bootstrappers:kubeadm:default-node-token,system:bootstrappers:extra"
     );
-    let crb = get_json(
-        bed,
-        n1,
-        &["clusterrolebinding", "kubeadm:node-autoapprove-bootstrap"],
-    )?;
-    ensure!(
-        crb["roleRef"]["name"]
-            == "system:certificates.k8s.io:certificatesigningrequests:nodeclient"
-    );
+    let crb = get_json(bed, n1, &["clusterrolebinding", "kubeadm:node-autoapprove-bootstrap"])?;
+    ensure!(crb["roleRef"]["name"] == "system:certificates.k8s.io:certificatesigningrequests:nodeclient");
     ensure!(
         crb["subjects"][0]
             == serde_json::json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:bootstrappers:kubeadm:default-node-token"})
@@ -261,73 +202,41 @@ fn live(bed: &Bed) -> Result<()> {
         .ok_or_else(|| anyhow!("no kubeconfig in cluster-info"))?
         .to_string();
     ensure!(
-        kubeconfig.contains(&format!(
-            "    server: https://{}:6443\n  name: \"\"\n",
-            n1.ip()
-        )),
+        kubeconfig.contains(&format!("    server: https://{}:6443\n  name: \"\"\n", n1.ip())),
         "{kubeconfig}"
     );
-    ensure!(
-        !kubeconfig.contains("client-key-data")
-            && kubeconfig.contains("certificate-authority-data: ")
-    );
+    ensure!(!kubeconfig.contains("client-key-data") && kubeconfig.contains("certificate-authority-data: "));
     // Anonymous users can read cluster-info (what join discovery does).
     let anon = std::process::Command::new("curl")
         .args([
             "-sk",
             "--max-time",
             "10",
-            &format!(
-                "https://{}:6443/api/v1/namespaces/kube-public/configmaps/cluster-info",
-                n1.ip()
-            ),
+            &format!("https://{}:6443/api/v1/namespaces/kube-public/configmaps/cluster-info", n1.ip()),
         ])
         .output()?;
     let anon: Value = serde_json::from_slice(&anon.stdout).context("anonymous GET cluster-info")?;
-    ensure!(
-        anon["data"]["kubeconfig"] == kubeconfig.as_str(),
-        "anonymous read: {anon}"
-    );
+    ensure!(anon["data"]["kubeconfig"] == kubeconfig.as_str(), "anonymous read: {anon}");
 
     // --- bootstrap signer: jws-kubeconfig-abcdef appears (signing token), never for bbbbbb.
-    let sig = wait_for(
-        "bootstrap signer signs cluster-info",
-        Duration::from_secs(90),
-        || {
-            let v = get_json(bed, n1, &["configmap", "-n", "kube-public", "cluster-info"])
-                .map_err(|e| e.to_string())?;
-            v["data"]["jws-kubeconfig-abcdef"]
-                .as_str()
-                .map(String::from)
-                .ok_or_else(|| format!("{}", v["data"]))
-        },
-    )?;
+    let sig = wait_for("bootstrap signer signs cluster-info", Duration::from_secs(90), || {
+        let v = get_json(bed, n1, &["configmap", "-n", "kube-public", "cluster-info"])
+            .map_err(|e| e.to_string())?;
+        v["data"]["jws-kubeconfig-abcdef"].as_str().map(String::from).ok_or_else(|| format!("{}", v["data"]))
+    })?;
     let ci = get_json(bed, n1, &["configmap", "-n", "kube-public", "cluster-info"])?;
-    ensure!(
-        ci["data"].get("jws-kubeconfig-bbbbbb").is_none(),
-        "non-signing token got a signature"
-    );
+    ensure!(ci["data"].get("jws-kubeconfig-bbbbbb").is_none(), "non-signing token got a signature");
     let signed = ci["data"]["kubeconfig"].as_str().unwrap_or_default();
     ensure!(
         jws::detached_token_is_valid(&sig, signed, "abcdef", "0123456789abcdef"),
         "our JWS check rejects the signer's {sig}"
     );
     ensure!(jws::compute_detached_signature(signed, "abcdef", "0123456789abcdef") == sig);
-    ensure!(!jws::detached_token_is_valid(
-        &sig,
-        signed,
-        "abcdef",
-        "0123456789abcdeX"
-    ));
+    ensure!(!jws::detached_token_is_valid(&sig, signed, "abcdef", "0123456789abcdeX"));
 
     // --- upload-config/kubeadm (+ the kubelet-config hook)
     let mut console = Vec::new();
-    rt.block_on(uploadconfig::upload_configuration(
-        &client,
-        &bundle.cluster,
-        &t,
-        &mut console,
-    ))?;
+    rt.block_on(uploadconfig::upload_configuration(&client, &bundle.cluster, &t, &mut console))?;
     rt.block_on(uploadconfig::upload_kubelet_config(
         &client,
         "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n",
@@ -342,52 +251,31 @@ fn live(bed: &Bed) -> Result<()> {
 [kubelet] Creating a ConfigMap \"kubelet-config\" in namespace kube-system with the configuration for the kubelets in the cluster\n",
         "{console}"
     );
-    let kc = get_json(
-        bed,
-        n1,
-        &["configmap", "-n", "kube-system", "kubeadm-config"],
-    )?;
-    let cc = kc["data"]["ClusterConfiguration"]
-        .as_str()
-        .unwrap_or_default();
+    let kc = get_json(bed, n1, &["configmap", "-n", "kube-system", "kubeadm-config"])?;
+    let cc = kc["data"]["ClusterConfiguration"].as_str().unwrap_or_default();
     ensure!(
         cc.contains("kind: ClusterConfiguration\n") && cc.contains("  podSubnet: 10.244.0.0/16\n"),
         "{cc}"
     );
-    let kl = get_json(
-        bed,
-        n1,
-        &["configmap", "-n", "kube-system", "kubelet-config"],
-    )?;
+    let kl = get_json(bed, n1, &["configmap", "-n", "kube-system", "kubelet-config"])?;
     ensure!(
         kl["metadata"]["annotations"]["kubeadm.kubernetes.io/component-config.hash"]
             == "sha256:".to_string()
-                + &sha256_hex(
-                    "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
-                )
+                + &sha256_hex("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n")
     );
     // Update path: a second upload keeps working (CreateOrMutate / CreateOrUpdate).
-    rt.block_on(uploadconfig::upload_configuration(
-        &client,
-        &bundle.cluster,
-        &t,
-        &mut Vec::new(),
-    ))?;
+    rt.block_on(uploadconfig::upload_configuration(&client, &bundle.cluster, &t, &mut Vec::new()))?;
 
     // --- mark-control-plane: the phase waits for the Node, which appears 2s later.
     let mc = client.clone();
     let name = n1.name().to_string();
     let mark = rt.spawn(async move {
         let mut out = Vec::new();
-        let r =
-            markcp::mark_control_plane(&mc, &name, None, &ApiTimeouts::default(), &mut out).await;
+        let r = markcp::mark_control_plane(&mc, &name, None, &ApiTimeouts::default(), &mut out).await;
         r.map(|_| out)
     });
     std::thread::sleep(Duration::from_secs(2));
-    ensure!(
-        !mark.is_finished(),
-        "mark-control-plane finished without a Node"
-    );
+    ensure!(!mark.is_finished(), "mark-control-plane finished without a Node");
     let node_yaml = format!(
         "apiVersion: v1\nkind: Node\nmetadata:\n  name: {n}\n  labels:\n    kubernetes.io/hostname: {n}\n    keep: me\nspec:\n  taints:\n  - key: example.com/other\n    effect: NoExecute\n",
         n = n1.name()
@@ -411,10 +299,7 @@ fn live(bed: &Bed) -> Result<()> {
             && labels["keep"] == "me",
         "{labels}"
     );
-    let taints = node["spec"]["taints"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let taints = node["spec"]["taints"].as_array().cloned().unwrap_or_default();
     ensure!(
         taints.first()
             == Some(
@@ -422,10 +307,7 @@ fn live(bed: &Bed) -> Result<()> {
             ),
         "{taints:?}"
     );
-    ensure!(
-        taints.iter().any(|t| t["key"] == "example.com/other"),
-        "existing taint dropped: {taints:?}"
-    );
+    ensure!(taints.iter().any(|t| t["key"] == "example.com/other"), "existing taint dropped: {taints:?}");
 
     // --- token create / list / delete
     let tc = kubeadm_api::v1beta4::BootstrapToken {
@@ -437,22 +319,11 @@ fn live(bed: &Bed) -> Result<()> {
         ..Default::default()
     };
     ensure!(
-        kubeadm_api::validation::validate_bootstrap_tokens(
-            std::slice::from_ref(&tc),
-            "bootstrapTokens"
-        )
-        .is_empty()
+        kubeadm_api::validation::validate_bootstrap_tokens(std::slice::from_ref(&tc), "bootstrapTokens")
+            .is_empty()
     );
-    rt.block_on(token::create_new_tokens(
-        &client,
-        std::slice::from_ref(&tc),
-        &t,
-    ))?;
-    let again = rt.block_on(token::create_new_tokens(
-        &client,
-        std::slice::from_ref(&tc),
-        &t,
-    ));
+    rt.block_on(token::create_new_tokens(&client, std::slice::from_ref(&tc), &t))?;
+    let again = rt.block_on(token::create_new_tokens(&client, std::slice::from_ref(&tc), &t));
     match again {
         Err(kubeadm_cluster::Error::TokenExists(id)) if id == "cccccc" => {}
         other => bail!("creating an existing token: {other:?}"),
@@ -466,35 +337,19 @@ fn live(bed: &Bed) -> Result<()> {
     let mut table = token::TokenTablePrinter::default();
     let ours_text: String = listed.iter().map(|t| table.print(t, now)).collect();
     let up_text = upstream_kubeadm(n1, &["token", "list"])?;
-    ensure!(
-        ours_text == up_text,
-        "token list table differs:\nours:\n{ours_text}\nupstream:\n{up_text}"
-    );
-    let ours_json: String = listed
-        .iter()
-        .map(token::token_output_json)
-        .collect::<Result<_, _>>()?;
+    ensure!(ours_text == up_text, "token list table differs:\nours:\n{ours_text}\nupstream:\n{up_text}");
+    let ours_json: String = listed.iter().map(token::token_output_json).collect::<Result<_, _>>()?;
     let up_json = upstream_kubeadm(n1, &["token", "list", "-o", "json"])?;
-    ensure!(
-        ours_json == up_json,
-        "token list -o json differs:\nours:\n{ours_json}\nupstream:\n{up_json}"
-    );
+    ensure!(ours_json == up_json, "token list -o json differs:\nours:\n{ours_json}\nupstream:\n{up_json}");
     let mut yp = token::TokenYamlPrinter::default();
     let ours_yaml: String = listed.iter().map(|t| yp.print(t)).collect();
     let up_yaml = upstream_kubeadm(n1, &["token", "list", "-o", "yaml"])?;
-    ensure!(
-        ours_yaml == up_yaml,
-        "token list -o yaml differs:\nours:\n{ours_yaml}\nupstream:\n{up_yaml}"
-    );
+    ensure!(ours_yaml == up_yaml, "token list -o yaml differs:\nours:\n{ours_yaml}\nupstream:\n{up_yaml}");
 
     // --- parity: upstream kubeadm runs the same phases over our objects; nothing may change.
     let before = snapshot(bed, n1)?;
     let node_before = get_json(bed, n1, &["node", n1.name()])?;
-    for phase in [
-        &["upload-config", "kubeadm"][..],
-        &["bootstrap-token"],
-        &["mark-control-plane"],
-    ] {
+    for phase in [&["upload-config", "kubeadm"][..], &["bootstrap-token"], &["mark-control-plane"]] {
         let mut args = vec!["init", "phase"];
         args.extend_from_slice(phase);
         args.extend_from_slice(&["--config", CONFIG_PATH]);
@@ -503,45 +358,24 @@ fn live(bed: &Bed) -> Result<()> {
     }
     let after = snapshot(bed, n1)?;
     for ((o, b), a) in OBJECTS.iter().zip(&before).zip(&after) {
-        ensure!(
-            b == a,
-            "upstream kubeadm changed {o:?}:\nours:     {b}\nupstream: {a}"
-        );
+        ensure!(b == a, "upstream kubeadm changed {o:?}:\nours:     {b}\nupstream: {a}");
     }
     let node_after = get_json(bed, n1, &["node", n1.name()])?;
-    ensure!(
-        node_before["metadata"]["labels"] == node_after["metadata"]["labels"],
-        "node labels"
-    );
-    ensure!(
-        node_before["spec"]["taints"] == node_after["spec"]["taints"],
-        "node taints"
-    );
-    let sa_after = get_json(
-        bed,
-        n1,
-        &["secret", "-n", "kube-system", "bootstrap-token-abcdef"],
-    )?;
+    ensure!(node_before["metadata"]["labels"] == node_after["metadata"]["labels"], "node labels");
+    ensure!(node_before["spec"]["taints"] == node_after["spec"]["taints"], "node taints");
+    let sa_after = get_json(bed, n1, &["secret", "-n", "kube-system", "bootstrap-token-abcdef"])?;
     let strip = |v: &Value| {
         let mut d = v["data"].clone();
         d.as_object_mut().map(|m| m.remove("expiration"));
         d
     };
-    ensure!(
-        strip(&sa) == strip(&sa_after),
-        "upstream token Secret differs"
-    );
+    ensure!(strip(&sa) == strip(&sa_after), "upstream token Secret differs");
 
     // --- delete by full token and by ID.
     let mut out = Vec::new();
-    rt.block_on(token::delete_tokens(
-        &client,
-        &[TOKEN_C.to_string(), "bbbbbb".to_string()],
-        &mut out,
-    ))?;
+    rt.block_on(token::delete_tokens(&client, &[TOKEN_C.to_string(), "bbbbbb".to_string()], &mut out))?;
     ensure!(
-        String::from_utf8(out)?
-            == "bootstrap token \"cccccc\" deleted\nbootstrap token \"bbbbbb\" deleted\n"
+        String::from_utf8(out)? == "bootstrap token \"cccccc\" deleted\nbootstrap token \"bbbbbb\" deleted\n"
     );
     let left = bed.kubectl_ok(
         n1,
@@ -557,16 +391,11 @@ fn live(bed: &Bed) -> Result<()> {
         ],
     )?;
     ensure!(left.trim() == "secret/bootstrap-token-abcdef", "{left}");
-    let Err(e) = rt.block_on(token::delete_tokens(
-        &client,
-        &["cccccc".to_string()],
-        &mut Vec::new(),
-    )) else {
+    let Err(e) = rt.block_on(token::delete_tokens(&client, &["cccccc".to_string()], &mut Vec::new())) else {
         bail!("deleting a missing token succeeded");
     };
     ensure!(
-        e.to_string() == "failed to delete bootstrap token \"cccccc\""
-            && e.status_code() == Some(404),
+        e.to_string() == "failed to delete bootstrap token \"cccccc\"" && e.status_code() == Some(404),
         "{e:?}"
     );
     drop(client);

@@ -76,10 +76,32 @@ impl Default for FakeHost {
             b"cpuset cpu io memory hugetlb pids rdma misc\n".to_vec(),
         );
         let all_config: String = [
-            "NAMESPACES", "NET_NS", "PID_NS", "IPC_NS", "UTS_NS", "CPUSETS", "MEMCG", "INET", "EXT4_FS", "PROC_FS",
-            "NETFILTER_XT_TARGET_REDIRECT", "NETFILTER_XT_MATCH_COMMENT", "FAIR_GROUP_SCHED", "CGROUPS",
-            "CGROUP_CPUACCT", "CGROUP_DEVICE", "CGROUP_FREEZER", "CGROUP_PIDS", "CGROUP_SCHED", "CGROUP_BPF",
-            "OVERLAY_FS", "AUFS_FS", "BLK_DEV_DM", "CFS_BANDWIDTH", "SECCOMP", "SECCOMP_FILTER",
+            "NAMESPACES",
+            "NET_NS",
+            "PID_NS",
+            "IPC_NS",
+            "UTS_NS",
+            "CPUSETS",
+            "MEMCG",
+            "INET",
+            "EXT4_FS",
+            "PROC_FS",
+            "NETFILTER_XT_TARGET_REDIRECT",
+            "NETFILTER_XT_MATCH_COMMENT",
+            "FAIR_GROUP_SCHED",
+            "CGROUPS",
+            "CGROUP_CPUACCT",
+            "CGROUP_DEVICE",
+            "CGROUP_FREEZER",
+            "CGROUP_PIDS",
+            "CGROUP_SCHED",
+            "CGROUP_BPF",
+            "OVERLAY_FS",
+            "AUFS_FS",
+            "BLK_DEV_DM",
+            "CFS_BANDWIDTH",
+            "SECCOMP",
+            "SECCOMP_FILTER",
         ]
         .iter()
         .map(|n| format!("CONFIG_{n}=y\n"))
@@ -106,7 +128,10 @@ impl Default for FakeHost {
             dirs: BTreeMap::new(),
             busy_ports: BTreeSet::new(),
             env: Vec::new(),
-            path_exes: ["kubelet", "losetup", "mount", "cp", "systemctl"].iter().map(|s| s.to_string()).collect(),
+            path_exes: ["kubelet", "losetup", "mount", "cp", "systemctl"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             commands,
             dns,
             interfaces: Vec::new(),
@@ -249,6 +274,9 @@ impl HostEnv for FakeHost {
         Ok(())
     }
     fn http_get(&self, url: &str) -> Result<String, HttpGetError> {
-        self.http.get(url).cloned().unwrap_or_else(|| Err(HttpGetError::Failed(format!("Get {url:?}: connection refused"))))
+        self.http
+            .get(url)
+            .cloned()
+            .unwrap_or_else(|| Err(HttpGetError::Failed(format!("Get {url:?}: connection refused"))))
     }
 }

@@ -179,10 +179,9 @@ fn parent_dir(target: &Path) -> &Path {
 /// `O_CREAT|O_EXCL` and `mode`, writes `data` and `fchmod`s it to exactly `mode`. Not synced.
 /// On error nothing is left behind.
 fn create_temp(target: &Path, data: &[u8], mode: u32) -> Result<(PathBuf, File), FsError> {
-    let file_name = target.file_name().ok_or(FsError::InvalidPath {
-        path: target.to_path_buf(),
-        reason: "no file name",
-    })?;
+    let file_name = target
+        .file_name()
+        .ok_or(FsError::InvalidPath { path: target.to_path_buf(), reason: "no file name" })?;
     let dir = parent_dir(target);
     // Create a fresh temporary file; retry on the (unlikely) name collision.
     let mut attempt = 0;
@@ -202,13 +201,10 @@ fn create_temp(target: &Path, data: &[u8], mode: u32) -> Result<(PathBuf, File),
             Err(e) => return Err(FsError::io("create temporary file", tmp_path, e)),
         }
     };
-    let result = file
-        .write_all(data)
-        .map_err(|e| FsError::io("write", &tmp_path, e))
-        .and_then(|()| {
-            file.set_permissions(Permissions::from_mode(mode & 0o7777))
-                .map_err(|e| FsError::io("set mode of", &tmp_path, e))
-        });
+    let result = file.write_all(data).map_err(|e| FsError::io("write", &tmp_path, e)).and_then(|()| {
+        file.set_permissions(Permissions::from_mode(mode & 0o7777))
+            .map_err(|e| FsError::io("set mode of", &tmp_path, e))
+    });
     match result {
         Ok(()) => Ok((tmp_path, file)),
         Err(e) => {
@@ -222,9 +218,7 @@ fn create_temp(target: &Path, data: &[u8], mode: u32) -> Result<(PathBuf, File),
 
 /// `fsync`s a directory, so that the renames into it are durable.
 fn sync_dir(dir: &Path) -> Result<(), FsError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| FsError::io("fsync directory", dir, e))
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| FsError::io("fsync directory", dir, e))
 }
 
 /// Writes `data` to `target` atomically with exactly `mode`; missing parent dirs are created
@@ -236,13 +230,10 @@ pub fn write_atomic_at(target: &Path, data: &[u8], mode: u32, dir_mode: u32) -> 
     let dir = parent_dir(target);
     create_dir_all(dir, dir_mode)?;
     let (tmp_path, file) = create_temp(target, data, mode)?;
-    let result = file
-        .sync_all()
-        .map_err(|e| FsError::io("fsync", &tmp_path, e))
-        .and_then(|()| {
-            drop(file);
-            fs::rename(&tmp_path, target).map_err(|e| FsError::io("rename temporary file over", target, e))
-        });
+    let result = file.sync_all().map_err(|e| FsError::io("fsync", &tmp_path, e)).and_then(|()| {
+        drop(file);
+        fs::rename(&tmp_path, target).map_err(|e| FsError::io("rename temporary file over", target, e))
+    });
     if let Err(e) = result {
         // Best effort: the temporary file must not stay behind.
         let _ = fs::remove_file(&tmp_path);
@@ -905,7 +896,11 @@ mod tests {
         let files = [
             OutFile::secret("/etc/kubernetes/pki/etcd/ca.key", b"SECRET-KEY".to_vec(), 0o600),
             OutFile::secret("/etc/kubernetes/admin.conf", b"SECRET-CONF".to_vec(), 0o600),
-            OutFile::public("/etc/kubernetes/manifests/kube-apiserver.yaml", b"apiVersion: v1\n".to_vec(), 0o600),
+            OutFile::public(
+                "/etc/kubernetes/manifests/kube-apiserver.yaml",
+                b"apiVersion: v1\n".to_vec(),
+                0o600,
+            ),
             OutFile::public("/var/lib/kubelet/config.yaml", b"kind: KubeletConfiguration\n".to_vec(), 0o644),
             OutFile::public("/opt/other/file", b"o".to_vec(), 0o644),
         ];
@@ -924,13 +919,16 @@ mod tests {
         assert!(out.contains(
             "[dryrun] Would write file \"/etc/kubernetes/manifests/kube-apiserver.yaml\" with content:\napiVersion: v1\n"
         ));
-        assert!(out.contains("[dryrun] Would write file \"/etc/kubernetes/admin.conf\" (contents not shown: sensitive)"));
+        assert!(out.contains(
+            "[dryrun] Would write file \"/etc/kubernetes/admin.conf\" (contents not shown: sensitive)"
+        ));
     }
 
     #[test]
     fn dry_run_dir_resolution() {
         let k8s = tempfile::tempdir().unwrap();
-        let d = DryRunDir::resolve(Some("/custom"), ENV_INIT_DRYRUN_DIR, k8s.path(), "kubeadm-init-dryrun").unwrap();
+        let d = DryRunDir::resolve(Some("/custom"), ENV_INIT_DRYRUN_DIR, k8s.path(), "kubeadm-init-dryrun")
+            .unwrap();
         assert_eq!(d.path, PathBuf::from("/custom"));
         assert!(d.message.is_none());
         let d = DryRunDir::resolve(Some(""), ENV_INIT_DRYRUN_DIR, k8s.path(), "kubeadm-init-dryrun").unwrap();
@@ -950,7 +948,12 @@ mod tests {
     fn bench_write_all() {
         let files: Vec<OutFile> = (0..30)
             .map(|i| {
-                let dir = ["/etc/kubernetes/pki", "/etc/kubernetes/pki/etcd", "/etc/kubernetes/manifests", "/etc/kubernetes"][i % 4];
+                let dir = [
+                    "/etc/kubernetes/pki",
+                    "/etc/kubernetes/pki/etcd",
+                    "/etc/kubernetes/manifests",
+                    "/etc/kubernetes",
+                ][i % 4];
                 OutFile::secret(format!("{dir}/file{i}"), vec![b'x'; 1500], 0o600)
             })
             .collect();

@@ -203,9 +203,7 @@ impl HostEnv for RealHost {
     }
 
     fn hostname(&self) -> io::Result<String> {
-        nix::unistd::gethostname()
-            .map_err(io::Error::from)
-            .map(|h| h.to_string_lossy().into_owned())
+        nix::unistd::gethostname().map_err(io::Error::from).map(|h| h.to_string_lossy().into_owned())
     }
 
     fn read_file(&self, path: &Path) -> io::Result<Vec<u8>> {
@@ -257,7 +255,8 @@ impl HostEnv for RealHost {
 
     fn look_path(&self, exe: &str) -> Option<PathBuf> {
         use std::os::unix::fs::PermissionsExt;
-        let is_exec = |p: &Path| fs::metadata(p).is_ok_and(|m| !m.is_dir() && m.permissions().mode() & 0o111 != 0);
+        let is_exec =
+            |p: &Path| fs::metadata(p).is_ok_and(|m| !m.is_dir() && m.permissions().mode() & 0o111 != 0);
         if exe.contains('/') {
             let p = PathBuf::from(exe);
             return is_exec(&p).then_some(p);
@@ -328,14 +327,20 @@ impl HostEnv for RealHost {
             Err(e) if e.kind() == io::ErrorKind::NotFound => (false, None),
             Err(e) => (
                 true,
-                Some(format!("could not stat \"cgroup.freeze\" file in {:?}: {e}", dir.path().display().to_string())),
+                Some(format!(
+                    "could not stat \"cgroup.freeze\" file in {:?}: {e}",
+                    dir.path().display().to_string()
+                )),
             ),
         };
         // A cgroup directory is removed with rmdir; TempDir's recursive removal would fail on the
         // kernel's control files.
         let path = dir.keep();
         if let Err(e) = fs::remove_dir(&path) {
-            return (result.0, Some(format!("error removing directory {:?}: {e}", path.display().to_string())));
+            return (
+                result.0,
+                Some(format!("error removing directory {:?}: {e}", path.display().to_string())),
+            );
         }
         result
     }
@@ -394,18 +399,16 @@ impl HostEnv for RealHost {
     fn cri_pull_image(&self, socket: &str, image: &str) -> Result<(), CriError> {
         self.dial(socket)?;
         let out = self.crictl(socket, &["pull", image])?;
-        if out.success {
-            Ok(())
-        } else {
-            Err(CriError::Call(out.stderr.trim().to_string()))
-        }
+        if out.success { Ok(()) } else { Err(CriError::Call(out.stderr.trim().to_string())) }
     }
 
     fn http_get(&self, url: &str) -> Result<String, HttpGetError> {
         use std::io::{Read, Write};
         use std::time::Duration;
         let Some(rest) = url.strip_prefix("http://") else {
-            return Err(HttpGetError::Unsupported(format!("only http:// is supported by kubeadm-rs here, got {url:?}")));
+            return Err(HttpGetError::Unsupported(format!(
+                "only http:// is supported by kubeadm-rs here, got {url:?}"
+            )));
         };
         let (authority, path) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),
@@ -425,13 +428,16 @@ impl HostEnv for RealHost {
         let timeout = Duration::from_secs(10);
         let mut s = std::net::TcpStream::connect_timeout(&addr, timeout).map_err(failed)?;
         s.set_read_timeout(Some(timeout)).map_err(failed)?;
-        write!(s, "GET {path} HTTP/1.0\r\nHost: {authority}\r\nAccept: application/json\r\n\r\n").map_err(failed)?;
+        write!(s, "GET {path} HTTP/1.0\r\nHost: {authority}\r\nAccept: application/json\r\n\r\n")
+            .map_err(failed)?;
         let mut resp = String::new();
         s.read_to_string(&mut resp).map_err(failed)?;
         let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((resp.as_str(), ""));
         let status = head.split_whitespace().nth(1).and_then(|c| c.parse::<u16>().ok()).unwrap_or(0);
         if (500..=599).contains(&status) {
-            return Err(HttpGetError::Failed(format!("server responded with non-successful status: {status}")));
+            return Err(HttpGetError::Failed(format!(
+                "server responded with non-successful status: {status}"
+            )));
         }
         Ok(body.to_string())
     }

@@ -126,7 +126,11 @@ fn is_global_unicast(ip: &IpAddr) -> bool {
     // Go's IP.IsGlobalUnicast: not unspecified, loopback, multicast, link-local, or broadcast.
     match ip {
         IpAddr::V4(a) => {
-            !(a.is_unspecified() || a.is_loopback() || a.is_multicast() || a.is_link_local() || a.is_broadcast())
+            !(a.is_unspecified()
+                || a.is_loopback()
+                || a.is_multicast()
+                || a.is_link_local()
+                || a.is_broadcast())
         }
         IpAddr::V6(a) => {
             !(a.is_unspecified()
@@ -141,7 +145,13 @@ fn is_global_unicast(ip: &IpAddr) -> bool {
 fn family_matches(ip: &IpAddr, ipv4: bool) -> bool {
     match ip {
         IpAddr::V4(_) => ipv4,
-        IpAddr::V6(a) => if a.to_ipv4_mapped().is_some() { ipv4 } else { !ipv4 },
+        IpAddr::V6(a) => {
+            if a.to_ipv4_mapped().is_some() {
+                ipv4
+            } else {
+                !ipv4
+            }
+        }
     }
 }
 
@@ -229,11 +239,7 @@ pub fn host_ipv6(host: &dyn HostEnv) -> Option<Ipv6Addr> {
 /// The extra CA-certificate directories that exist on this host (each becomes a hostPath volume
 /// named like the path with `/` → `-`, leading dash removed).
 pub fn ca_cert_extra_dirs(host: &dyn HostEnv) -> Vec<PathBuf> {
-    CA_CERTS_EXTRA_VOLUME_PATHS
-        .iter()
-        .map(PathBuf::from)
-        .filter(|p| host.stat_is_dir(p).is_ok())
-        .collect()
+    CA_CERTS_EXTRA_VOLUME_PATHS.iter().map(PathBuf::from).filter(|p| host.stat_is_dir(p).is_ok()).collect()
 }
 
 /// Upstream's `GetProxyEnvVars`: variables whose lower-cased name ends in `_proxy` and whose value is
@@ -335,7 +341,8 @@ eth0\t0000000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
     fn global_address_on_loopback_is_used() {
         let mut h = FakeHost::default();
         h.file(IPV4_ROUTE_FILE, ROUTE.as_bytes());
-        h.interfaces = vec![intf("lo", true, true, &["127.0.0.1", "10.1.1.1"]), intf("eth0", true, false, &[])];
+        h.interfaces =
+            vec![intf("lo", true, true, &["127.0.0.1", "10.1.1.1"]), intf("eth0", true, false, &[])];
         assert_eq!(choose_host_interface(&h).unwrap(), "10.1.1.1".parse::<IpAddr>().unwrap());
     }
 
@@ -365,7 +372,10 @@ eth0\t0000000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
 
     #[test]
     fn route_parsing() {
-        assert_eq!(parse_ipv4_default_routes(ROUTE).unwrap(), vec![DefaultRoute { interface: "eth0".into(), ipv4: true }]);
+        assert_eq!(
+            parse_ipv4_default_routes(ROUTE).unwrap(),
+            vec![DefaultRoute { interface: "eth0".into(), ipv4: true }]
+        );
         assert!(parse_ipv4_default_routes("eth0\tZZ\t00\n").is_err());
         // Loopback-style v6 default (gateway ::) is skipped.
         let v6 = "00000000000000000000000000000000 00 00000000000000000000000000000000 00 00000000000000000000000000000000 ffffffff 00000001 00000000 00200200 lo\n";
@@ -388,7 +398,10 @@ eth0\t0000000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
         h.set_env("PATH", "/bin");
         assert_eq!(
             proxy_env_vars(&h),
-            vec![("HTTPS_PROXY".to_string(), "http://p:3128".to_string()), ("no_proxy".into(), "10.0.0.0/8".into())]
+            vec![
+                ("HTTPS_PROXY".to_string(), "http://p:3128".to_string()),
+                ("no_proxy".into(), "10.0.0.0/8".into())
+            ]
         );
     }
 }

@@ -10,7 +10,11 @@ fn main() {
         eprintln!("usage: smp ORIGINAL PATCH");
         std::process::exit(2);
     }
-    match kubeadm_manifests::strategic::strategic_merge_patch(&read(&args[1]), &read(&args[2]), kubeadm_manifests::strategic::Schema::Pod) {
+    match kubeadm_manifests::strategic::strategic_merge_patch(
+        &read(&args[1]),
+        &read(&args[2]),
+        kubeadm_manifests::strategic::Schema::Pod,
+    ) {
         Ok(v) => println!("{v}"),
         Err(e) => println!("ERR {e}"),
     }

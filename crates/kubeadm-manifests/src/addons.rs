@@ -105,7 +105,9 @@ pub fn corefile(dns_domain: &str) -> String {
     let cache = if dns_domain.is_empty() {
         "    cache 30\n".to_string()
     } else {
-        format!("    cache 30 {{\n       disable success {dns_domain}\n       disable denial {dns_domain}\n    }}\n")
+        format!(
+            "    cache 30 {{\n       disable success {dns_domain}\n       disable denial {dns_domain}\n    }}\n"
+        )
     };
     format!(
         ".:53 {{\n    errors\n    health {{\n       lameduck 5s\n    }}\n    ready\n    kubernetes {dns_domain} in-addr.arpa ip6.arpa {{\n       pods insecure\n       fallthrough in-addr.arpa ip6.arpa\n       ttl 30\n    }}\n    prometheus :9153\n    forward . /etc/resolv.conf {{\n       max_concurrent 1000\n    }}\n{cache}    loop\n    reload\n    loadbalance\n}}\n"
@@ -252,11 +254,17 @@ pub fn coredns_service(cluster: &ClusterConfiguration) -> Result<Value, AddonErr
 }
 
 /// All CoreDNS objects (upstream `coreDNSAddon`), with `corednsdeployment` patches applied.
-pub fn coredns(cluster: &ClusterConfiguration, inputs: CoreDnsInputs, patches: Option<&PatchManager>) -> Result<CoreDns, AddonError> {
+pub fn coredns(
+    cluster: &ClusterConfiguration,
+    inputs: CoreDnsInputs,
+    patches: Option<&PatchManager>,
+) -> Result<CoreDns, AddonError> {
     let mut deployment = coredns_deployment(cluster, inputs.replicas);
     let mut messages = Vec::new();
     if let Some(pm) = patches {
-        let (patched, msgs) = pm.apply("corednsdeployment", &deployment, Schema::Deployment).map_err(AddonError::CoreDnsPatches)?;
+        let (patched, msgs) = pm
+            .apply("corednsdeployment", &deployment, Schema::Deployment)
+            .map_err(AddonError::CoreDnsPatches)?;
         deployment = patched;
         crate::patches::normalize_nulls(&mut deployment);
         messages = msgs;
@@ -398,21 +406,25 @@ pub fn kube_proxy(
     inputs: &KubeProxyInputs,
     patches: Option<&PatchManager>,
 ) -> Result<KubeProxy, AddonError> {
-    let (server, warning) = crate::kubeconfig::control_plane_endpoint_url(&cluster.control_plane_endpoint, local_endpoint)
-        .map_err(AddonError::Endpoint)?;
+    let (server, warning) =
+        crate::kubeconfig::control_plane_endpoint_url(&cluster.control_plane_endpoint, local_endpoint)
+            .map_err(AddonError::Endpoint)?;
     let config_map = kube_proxy_config_map(kube_proxy_config, &server);
     let image = crate::images::kubernetes_image("kube-proxy", cluster, inputs.ci_image_repository.as_deref());
     let mut daemon_set = kube_proxy_daemon_set(&image);
     let mut messages = Vec::new();
     if let Some(pm) = patches {
-        let (patched, msgs) = pm.apply("kubeproxydaemonset", &daemon_set, Schema::DaemonSet).map_err(AddonError::KubeProxyPatches)?;
+        let (patched, msgs) = pm
+            .apply("kubeproxydaemonset", &daemon_set, Schema::DaemonSet)
+            .map_err(AddonError::KubeProxyPatches)?;
         daemon_set = patched;
         crate::patches::normalize_nulls(&mut daemon_set);
         messages = msgs;
     }
     let extra = crate::staticpod::merge_env_vars(&[&inputs.proxy_env]);
     if !extra.is_empty()
-        && let Some(c) = daemon_set.pointer_mut("/spec/template/spec/containers/0").and_then(Value::as_object_mut)
+        && let Some(c) =
+            daemon_set.pointer_mut("/spec/template/spec/containers/0").and_then(Value::as_object_mut)
     {
         let env = c.entry("env").or_insert_with(|| json!([]));
         if let Value::Array(a) = env {

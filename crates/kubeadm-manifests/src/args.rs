@@ -60,9 +60,6 @@ mod tests {
     fn overrides_go_last_in_given_order() {
         let base = vec![Arg::new("b", "1"), Arg::new("a", "2"), Arg::new("c", "3")];
         let ov = vec![Arg::new("z", "9"), Arg::new("b", "x"), Arg::new("b", "y")];
-        assert_eq!(
-            arguments_to_command(&base, &ov),
-            vec!["--a=2", "--c=3", "--z=9", "--b=x", "--b=y"]
-        );
+        assert_eq!(arguments_to_command(&base, &ov), vec!["--a=2", "--c=3", "--z=9", "--b=x", "--b=y"]);
     }
 }

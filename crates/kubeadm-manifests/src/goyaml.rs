@@ -263,8 +263,8 @@ fn analyze(s: &str) -> Analysis {
         let followed_by_ws = i + 1 >= n || is_blank(chars[i + 1]);
         if i == 0 {
             match c {
-                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%'
-                | '@' | '`' => {
+                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@'
+                | '`' => {
                     flow_indicators = true;
                     block_indicators = true;
                 }
@@ -274,11 +274,10 @@ fn analyze(s: &str) -> Analysis {
                         block_indicators = true;
                     }
                 }
-                '-'
-                    if followed_by_ws => {
-                        flow_indicators = true;
-                        block_indicators = true;
-                    }
+                '-' if followed_by_ws => {
+                    flow_indicators = true;
+                    block_indicators = true;
+                }
                 _ => {}
             }
         } else {
@@ -290,11 +289,10 @@ fn analyze(s: &str) -> Analysis {
                         block_indicators = true;
                     }
                 }
-                '#'
-                    if preceded_by_ws => {
-                        flow_indicators = true;
-                        block_indicators = true;
-                    }
+                '#' if preceded_by_ws => {
+                    flow_indicators = true;
+                    block_indicators = true;
+                }
                 _ => {}
             }
         }
@@ -366,9 +364,9 @@ fn analyze(s: &str) -> Analysis {
 /// Whether go-yaml's resolver would read the plain scalar as something other than a string.
 fn resolves_to_non_string(s: &str) -> bool {
     const SPECIAL: &[&str] = &[
-        "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "n", "N", "no", "No",
-        "NO", "false", "False", "FALSE", "off", "Off", "OFF", "", "~", "null", "Null", "NULL", ".nan",
-        ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF",
+        "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "n", "N", "no", "No", "NO",
+        "false", "False", "FALSE", "off", "Off", "OFF", "", "~", "null", "Null", "NULL", ".nan", ".NaN",
+        ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF",
     ];
     if SPECIAL.contains(&s) {
         return true;

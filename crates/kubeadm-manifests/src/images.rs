@@ -30,7 +30,11 @@ pub fn kubernetes_version_to_image_tag(version: &str) -> String {
 /// Image of a Kubernetes component (`kube-apiserver`, `kube-controller-manager`, `kube-scheduler`,
 /// `kube-proxy`). `ci_image_repository` is upstream's internal `CIImageRepository` (set by dynamic
 /// defaulting for `ci/...` versions), which wins over `imageRepository`.
-pub fn kubernetes_image(image: &str, cfg: &ClusterConfiguration, ci_image_repository: Option<&str>) -> String {
+pub fn kubernetes_image(
+    image: &str,
+    cfg: &ClusterConfiguration,
+    ci_image_repository: Option<&str>,
+) -> String {
     let repo = match ci_image_repository {
         Some(r) if !r.is_empty() => r,
         _ => cfg.image_repository.as_str(),
@@ -92,9 +96,10 @@ pub fn etcd_supported_version(kubernetes_version: &str) -> Option<(String, Optio
 /// else [`DEFAULT_ETCD_VERSION`].
 pub fn etcd_image_tag(cfg: &ClusterConfiguration) -> String {
     if let Some(local) = &cfg.etcd.local
-        && !local.image_meta.image_tag.is_empty() {
-            return local.image_meta.image_tag.clone();
-        }
+        && !local.image_meta.image_tag.is_empty()
+    {
+        return local.image_meta.image_tag.clone();
+    }
     etcd_supported_version(&cfg.kubernetes_version)
         .map(|(v, _)| v)
         .unwrap_or_else(|| DEFAULT_ETCD_VERSION.to_string())

@@ -50,7 +50,9 @@ pub enum KubeconfigError {
     #[error("invalid value `{0}` given for api.advertiseAddress")]
     InvalidAdvertiseAddress(String),
     /// `api.bindPort` out of range.
-    #[error("invalid value \"{0}\" given for api.bindPort: port must be a valid number between 1 and 65535, inclusive")]
+    #[error(
+        "invalid value \"{0}\" given for api.bindPort: port must be a valid number between 1 and 65535, inclusive"
+    )]
     InvalidBindPort(i32),
     /// `controlPlaneEndpoint` is malformed.
     #[error("invalid value {value:?} given for controlPlaneEndpoint: {reason}")]
@@ -87,7 +89,9 @@ pub enum KubeconfigError {
     #[error("the expected base64 encoded CA cert could not be parsed as a PEM:\n{0}\n")]
     InvalidExpectedCa(String),
     /// The existing file trusts another CA.
-    #[error("a kubeconfig file {path:?} exists but does not contain a trusted CA in its current context's cluster. Total CA certificates found: {count}")]
+    #[error(
+        "a kubeconfig file {path:?} exists but does not contain a trusted CA in its current context's cluster. Total CA certificates found: {count}"
+    )]
     UntrustedCa {
         /// File path.
         path: String,
@@ -146,19 +150,31 @@ pub struct Cluster {
     #[serde(deserialize_with = "null_string")]
     pub server: String,
     /// TLS server name override.
-    #[serde(rename = "tls-server-name", skip_serializing_if = "String::is_empty", deserialize_with = "null_string")]
+    #[serde(
+        rename = "tls-server-name",
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_string"
+    )]
     pub tls_server_name: String,
     /// Skip TLS verification.
     #[serde(rename = "insecure-skip-tls-verify", skip_serializing_if = "is_false")]
     pub insecure_skip_tls_verify: bool,
     /// CA file path.
-    #[serde(rename = "certificate-authority", skip_serializing_if = "String::is_empty", deserialize_with = "null_string")]
+    #[serde(
+        rename = "certificate-authority",
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_string"
+    )]
     pub certificate_authority: String,
     /// Embedded CA PEM.
     #[serde(rename = "certificate-authority-data", skip_serializing_if = "empty_bytes", with = "b64")]
     pub certificate_authority_data: Option<Vec<u8>>,
     /// Proxy URL.
-    #[serde(rename = "proxy-url", skip_serializing_if = "String::is_empty", deserialize_with = "null_string")]
+    #[serde(
+        rename = "proxy-url",
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_string"
+    )]
     pub proxy_url: String,
     /// Disable response compression.
     #[serde(rename = "disable-compression", skip_serializing_if = "is_false")]
@@ -191,13 +207,21 @@ pub struct Context {
 #[serde(default)]
 pub struct AuthInfo {
     /// Client certificate file.
-    #[serde(rename = "client-certificate", skip_serializing_if = "String::is_empty", deserialize_with = "null_string")]
+    #[serde(
+        rename = "client-certificate",
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_string"
+    )]
     pub client_certificate: String,
     /// Embedded client certificate PEM.
     #[serde(rename = "client-certificate-data", skip_serializing_if = "empty_bytes", with = "b64")]
     pub client_certificate_data: Option<Vec<u8>>,
     /// Client key file.
-    #[serde(rename = "client-key", skip_serializing_if = "String::is_empty", deserialize_with = "null_string")]
+    #[serde(
+        rename = "client-key",
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_string"
+    )]
     pub client_key: String,
     /// Embedded client key PEM (secret).
     #[serde(rename = "client-key-data", skip_serializing_if = "empty_bytes", with = "b64")]
@@ -206,7 +230,11 @@ pub struct AuthInfo {
     #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_string")]
     pub token: String,
     /// Token file.
-    #[serde(rename = "tokenFile", skip_serializing_if = "String::is_empty", deserialize_with = "null_string")]
+    #[serde(
+        rename = "tokenFile",
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_string"
+    )]
     pub token_file: String,
     /// Other fields (`exec`, `auth-provider`, `username`, ...), verbatim.
     #[serde(flatten)]
@@ -265,7 +293,11 @@ pub struct NamedAuthInfo {
 #[serde(default)]
 pub struct Config {
     /// `v1`.
-    #[serde(rename = "apiVersion", skip_serializing_if = "String::is_empty", deserialize_with = "null_string")]
+    #[serde(
+        rename = "apiVersion",
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_string"
+    )]
     pub api_version: String,
     /// `Config`.
     #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_string")]
@@ -397,7 +429,14 @@ pub fn create_basic(server: &str, cluster_name: &str, user: &str, ca_pem: &[u8])
 
 /// A kubeconfig authenticating with an embedded client certificate and key (upstream
 /// `CreateWithCerts`).
-pub fn create_with_certs(server: &str, cluster_name: &str, user: &str, ca_pem: &[u8], key_pem: &[u8], cert_pem: &[u8]) -> Config {
+pub fn create_with_certs(
+    server: &str,
+    cluster_name: &str,
+    user: &str,
+    ca_pem: &[u8],
+    key_pem: &[u8],
+    cert_pem: &[u8],
+) -> Config {
     let mut c = create_basic(server, cluster_name, user, ca_pem);
     c.users.push(NamedAuthInfo {
         name: user.into(),
@@ -413,7 +452,10 @@ pub fn create_with_certs(server: &str, cluster_name: &str, user: &str, ca_pem: &
 /// A kubeconfig authenticating with a token (upstream `CreateWithToken`).
 pub fn create_with_token(server: &str, cluster_name: &str, user: &str, ca_pem: &[u8], token: &str) -> Config {
     let mut c = create_basic(server, cluster_name, user, ca_pem);
-    c.users.push(NamedAuthInfo { name: user.into(), user: AuthInfo { token: token.into(), ..Default::default() } });
+    c.users.push(NamedAuthInfo {
+        name: user.into(),
+        user: AuthInfo { token: token.into(), ..Default::default() },
+    });
     c
 }
 
@@ -423,7 +465,9 @@ fn format_url(host: &str, port: &str) -> String {
 
 fn valid_port(p: &str) -> bool {
     // netutils.ParsePort(port, true): decimal digits only (no sign), 0..=65535; kubeadm requires >= 1.
-    !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u32>().is_ok_and(|n| (1..=65535).contains(&n))
+    !p.is_empty()
+        && p.bytes().all(|b| b.is_ascii_digit())
+        && p.parse::<u32>().is_ok_and(|n| (1..=65535).contains(&n))
 }
 
 /// Go `net.IP.String()` of an address given as text (IPv4-mapped IPv6 printed as IPv4).
@@ -467,13 +511,20 @@ pub fn local_api_endpoint_url(endpoint: &ApiEndpoint) -> Result<String, Kubeconf
 /// The cluster URL: `controlPlaneEndpoint` (its port, else `bindPort`) or the local endpoint
 /// (upstream `GetControlPlaneEndpoint`). The second value is upstream's warning when the endpoint's
 /// port differs from `bindPort`.
-pub fn control_plane_endpoint_url(control_plane_endpoint: &str, endpoint: &ApiEndpoint) -> Result<(String, Option<String>), KubeconfigError> {
+pub fn control_plane_endpoint_url(
+    control_plane_endpoint: &str,
+    endpoint: &ApiEndpoint,
+) -> Result<(String, Option<String>), KubeconfigError> {
     let local = local_api_endpoint_url(endpoint)?;
     if control_plane_endpoint.is_empty() {
         return Ok((local, None));
     }
-    let bad = |reason: String| KubeconfigError::InvalidControlPlaneEndpoint { value: control_plane_endpoint.into(), reason };
-    let (host, port) = split_host_port(control_plane_endpoint).unwrap_or((control_plane_endpoint.to_string(), String::new()));
+    let bad = |reason: String| KubeconfigError::InvalidControlPlaneEndpoint {
+        value: control_plane_endpoint.into(),
+        reason,
+    };
+    let (host, port) = split_host_port(control_plane_endpoint)
+        .unwrap_or((control_plane_endpoint.to_string(), String::new()));
     if !port.is_empty() && !valid_port(&port) {
         return Err(bad(format!(
             "hostport {control_plane_endpoint}: port {port} must be a valid number between 1 and 65535, inclusive"
@@ -514,7 +565,11 @@ pub struct KubeConfigSpec {
 /// kubelet, controller-manager, scheduler. admin and super-admin use the control-plane endpoint;
 /// kubelet.conf, controller-manager.conf and scheduler.conf the local API endpoint (the kubelet
 /// phase clears `controlPlaneEndpoint` since ControlPlaneKubeletLocalMode went GA).
-pub fn init_kubeconfig_specs(cfg: &ClusterConfiguration, endpoint: &ApiEndpoint, node_name: &str) -> Result<Vec<KubeConfigSpec>, KubeconfigError> {
+pub fn init_kubeconfig_specs(
+    cfg: &ClusterConfiguration,
+    endpoint: &ApiEndpoint,
+    node_name: &str,
+) -> Result<Vec<KubeConfigSpec>, KubeconfigError> {
     let (cpe, _) = control_plane_endpoint_url(&cfg.control_plane_endpoint, endpoint)?;
     let local = local_api_endpoint_url(endpoint)?;
     let spec = |f: &str, s: &str, n: String, o: &[&str]| KubeConfigSpec {
@@ -533,16 +588,36 @@ pub fn init_kubeconfig_specs(cfg: &ClusterConfiguration, endpoint: &ApiEndpoint,
 }
 
 /// The kubeconfig files of `kubeadm join --control-plane`: admin, controller-manager, scheduler.
-pub fn join_control_plane_kubeconfig_specs(cfg: &ClusterConfiguration, endpoint: &ApiEndpoint, node_name: &str) -> Result<Vec<KubeConfigSpec>, KubeconfigError> {
+pub fn join_control_plane_kubeconfig_specs(
+    cfg: &ClusterConfiguration,
+    endpoint: &ApiEndpoint,
+    node_name: &str,
+) -> Result<Vec<KubeConfigSpec>, KubeconfigError> {
     Ok(init_kubeconfig_specs(cfg, endpoint, node_name)?
         .into_iter()
-        .filter(|s| [ADMIN_KUBECONFIG, CONTROLLER_MANAGER_KUBECONFIG, SCHEDULER_KUBECONFIG].contains(&s.file_name.as_str()))
+        .filter(|s| {
+            [ADMIN_KUBECONFIG, CONTROLLER_MANAGER_KUBECONFIG, SCHEDULER_KUBECONFIG]
+                .contains(&s.file_name.as_str())
+        })
         .collect())
 }
 
 /// Builds the kubeconfig of a spec from the CA certificate and the issued client certificate/key PEMs.
-pub fn build_from_spec(spec: &KubeConfigSpec, cluster_name: &str, ca_cert_pem: &[u8], client_key_pem: &[u8], client_cert_pem: &[u8]) -> Config {
-    create_with_certs(&spec.api_server, cluster_name, &spec.client_name, ca_cert_pem, client_key_pem, client_cert_pem)
+pub fn build_from_spec(
+    spec: &KubeConfigSpec,
+    cluster_name: &str,
+    ca_cert_pem: &[u8],
+    client_key_pem: &[u8],
+    client_cert_pem: &[u8],
+) -> Config {
+    create_with_certs(
+        &spec.api_server,
+        cluster_name,
+        &spec.client_name,
+        ca_cert_pem,
+        client_key_pem,
+        client_cert_pem,
+    )
 }
 
 /// The file `<dir>/<name>` with the serialized config, secret, mode 0600.
@@ -577,7 +652,8 @@ pub fn msg_external_ca(file_name: &str) -> String {
 
 fn pem_cert_ders(data: &[u8]) -> Option<Vec<Vec<u8>>> {
     let blocks = pem::parse_many(data).ok()?;
-    let ders: Vec<Vec<u8>> = blocks.into_iter().filter(|b| b.tag() == "CERTIFICATE").map(|b| b.into_contents()).collect();
+    let ders: Vec<Vec<u8>> =
+        blocks.into_iter().filter(|b| b.tag() == "CERTIFICATE").map(|b| b.into_contents()).collect();
     if ders.is_empty() { None } else { Some(ders) }
 }
 
@@ -615,16 +691,22 @@ pub fn validate_existing(
     let current_cluster = current
         .cluster(&current_ctx.cluster)
         .ok_or_else(|| KubeconfigError::CurrentClusterMissing(path.into()))?;
-    let mut ca_current = trim_ascii_ws(current_cluster.certificate_authority_data.as_deref().unwrap_or(&[])).to_vec();
-    if ca_current.is_empty() && !current_cluster.certificate_authority.is_empty()
-        && let Some(b) = read_file(&current_cluster.certificate_authority) {
-            ca_current = trim_ascii_ws(&b).to_vec();
-        }
+    let mut ca_current =
+        trim_ascii_ws(current_cluster.certificate_authority_data.as_deref().unwrap_or(&[])).to_vec();
+    if ca_current.is_empty()
+        && !current_cluster.certificate_authority.is_empty()
+        && let Some(b) = read_file(&current_cluster.certificate_authority)
+    {
+        ca_current = trim_ascii_ws(&b).to_vec();
+    }
     let expected_cluster = expected.cluster(&expected_ctx.cluster).cloned().unwrap_or_default();
-    let ca_expected = trim_ascii_ws(expected_cluster.certificate_authority_data.as_deref().unwrap_or(&[])).to_vec();
-    let current_certs = pem_cert_ders(&ca_current).ok_or_else(|| KubeconfigError::InvalidCurrentCa(path.into()))?;
-    let expected_certs = pem_cert_ders(&ca_expected)
-        .ok_or_else(|| KubeconfigError::InvalidExpectedCa(String::from_utf8_lossy(&ca_expected).into_owned()))?;
+    let ca_expected =
+        trim_ascii_ws(expected_cluster.certificate_authority_data.as_deref().unwrap_or(&[])).to_vec();
+    let current_certs =
+        pem_cert_ders(&ca_current).ok_or_else(|| KubeconfigError::InvalidCurrentCa(path.into()))?;
+    let expected_certs = pem_cert_ders(&ca_expected).ok_or_else(|| {
+        KubeconfigError::InvalidExpectedCa(String::from_utf8_lossy(&ca_expected).into_owned())
+    })?;
     if !expected_certs.contains(&current_certs[0]) {
         return Err(KubeconfigError::UntrustedCa { path: path.into(), count: current_certs.len() });
     }
@@ -664,10 +746,19 @@ pub fn has_authentication_credentials(config: &Config) -> bool {
     {
         return true;
     }
-    if a.other.get("exec").and_then(|e| e.get("command")).and_then(|c| c.as_str()).is_some_and(|c| !c.is_empty()) {
+    if a.other
+        .get("exec")
+        .and_then(|e| e.get("command"))
+        .and_then(|c| c.as_str())
+        .is_some_and(|c| !c.is_empty())
+    {
         return true;
     }
-    a.other.get("auth-provider").and_then(|e| e.get("name")).and_then(|c| c.as_str()).is_some_and(|c| !c.is_empty())
+    a.other
+        .get("auth-provider")
+        .and_then(|e| e.get("name"))
+        .and_then(|c| c.as_str())
+        .is_some_and(|c| !c.is_empty())
 }
 
 #[cfg(test)]
@@ -687,7 +778,10 @@ mod tests {
         assert!(local_api_endpoint_url(&ep("10.0.0.1", 0)).is_err());
         let e = ep("10.0.0.1", 6443);
         assert_eq!(control_plane_endpoint_url("", &e).unwrap(), ("https://10.0.0.1:6443".into(), None));
-        assert_eq!(control_plane_endpoint_url("cp.example.com", &e).unwrap().0, "https://cp.example.com:6443");
+        assert_eq!(
+            control_plane_endpoint_url("cp.example.com", &e).unwrap().0,
+            "https://cp.example.com:6443"
+        );
         // Go: SplitHostPort fails, "[fd00::5]" is neither an IP nor a DNS name.
         assert!(control_plane_endpoint_url("[fd00::5]", &e).is_err());
         let (u, w) = control_plane_endpoint_url("[fd00::5]:443", &e).unwrap();
@@ -699,14 +793,29 @@ mod tests {
 
     #[test]
     fn token_config_and_messages() {
-        let c = create_with_token("https://10.0.0.1:6443", "kubernetes", "tls-bootstrap-token-user", b"CA", "abcdef.0123456789abcdef");
+        let c = create_with_token(
+            "https://10.0.0.1:6443",
+            "kubernetes",
+            "tls-bootstrap-token-user",
+            b"CA",
+            "abcdef.0123456789abcdef",
+        );
         let y = c.to_yaml().unwrap();
         assert!(y.contains("  user:\n    token: abcdef.0123456789abcdef\n"));
         assert!(y.contains("current-context: tls-bootstrap-token-user@kubernetes\n"));
         assert!(has_authentication_credentials(&c));
         assert_eq!(msg_writing("admin.conf"), "[kubeconfig] Writing \"admin.conf\" kubeconfig file");
-        assert_eq!(msg_using_folder("/etc/kubernetes"), "[kubeconfig] Using kubeconfig folder \"/etc/kubernetes\"");
-        let empty = Config { clusters: vec![NamedCluster { name: String::new(), cluster: Cluster { server: "https://x:1".into(), ..Default::default() } }], ..Default::default() };
+        assert_eq!(
+            msg_using_folder("/etc/kubernetes"),
+            "[kubeconfig] Using kubeconfig folder \"/etc/kubernetes\""
+        );
+        let empty = Config {
+            clusters: vec![NamedCluster {
+                name: String::new(),
+                cluster: Cluster { server: "https://x:1".into(), ..Default::default() },
+            }],
+            ..Default::default()
+        };
         assert_eq!(
             empty.to_yaml().unwrap(),
             "apiVersion: v1\nclusters:\n- cluster:\n    server: https://x:1\n  name: \"\"\ncontexts: null\ncurrent-context: \"\"\nkind: Config\nusers: null\n"

@@ -37,10 +37,14 @@ pub const KUBELET_FILE_MODE: u32 = 0o644;
 #[derive(Debug, thiserror::Error)]
 pub enum KubeletError {
     /// A user patch failed (upstream wraps: `could not apply patches to the KubeletConfiguration`).
-    #[error("error writing kubelet configuration to disk: could not apply patches to the KubeletConfiguration: {0}")]
+    #[error(
+        "error writing kubelet configuration to disk: could not apply patches to the KubeletConfiguration: {0}"
+    )]
     Patches(#[source] PatchError),
     /// Applying the instance configuration failed.
-    #[error("error writing kubelet configuration to disk: could not apply kubelet instance configuration as a patch from {path:?}: {source}")]
+    #[error(
+        "error writing kubelet configuration to disk: could not apply kubelet instance configuration as a patch from {path:?}: {source}"
+    )]
     Instance {
         /// Path of the instance config file.
         path: String,
@@ -90,11 +94,13 @@ pub fn node_name(node_reg: &NodeRegistrationOptions, hostname: &str) -> String {
 }
 
 /// kubeadm's own kubelet flags (upstream `buildKubeletArgs`), before the extra arguments.
-pub fn kubelet_flags(node_reg: &NodeRegistrationOptions, hostname: &str, register_taints_using_flags: bool) -> Vec<Arg> {
+pub fn kubelet_flags(
+    node_reg: &NodeRegistrationOptions,
+    hostname: &str,
+    register_taints_using_flags: bool,
+) -> Vec<Arg> {
     let mut flags = Vec::new();
-    if register_taints_using_flags
-        && let Some(taints) = node_reg.taints.as_ref().filter(|t| !t.is_empty())
-    {
+    if register_taints_using_flags && let Some(taints) = node_reg.taints.as_ref().filter(|t| !t.is_empty()) {
         let s: Vec<String> = taints.iter().map(Taint::to_string).collect();
         flags.push(Arg::new("register-with-taints", s.join(",")));
     }
@@ -137,7 +143,11 @@ pub fn go_quote(s: &str) -> String {
 }
 
 /// Contents of `kubeadm-flags.env` (upstream `WriteKubeletArgsToFile`).
-pub fn kubeadm_flags_env(node_reg: &NodeRegistrationOptions, hostname: &str, register_taints_using_flags: bool) -> String {
+pub fn kubeadm_flags_env(
+    node_reg: &NodeRegistrationOptions,
+    hostname: &str,
+    register_taints_using_flags: bool,
+) -> String {
     let flags = kubelet_flags(node_reg, hostname, register_taints_using_flags);
     let args = crate::args::arguments_to_command(&flags, &node_reg.kubelet_extra_args);
     format!("{KUBELET_ENV_VARIABLE}={}\n", go_quote(&args.join(" ")))
@@ -166,7 +176,8 @@ pub fn config_yaml(
     let mut value = local.to_value();
     let mut messages = Vec::new();
     if let Some(pm) = patches {
-        let (patched, msgs) = pm.apply("kubeletconfiguration", &value, Schema::Plain).map_err(KubeletError::Patches)?;
+        let (patched, msgs) =
+            pm.apply("kubeletconfiguration", &value, Schema::Plain).map_err(KubeletError::Patches)?;
         value = patched;
         messages.extend(msgs);
     }
@@ -225,13 +236,20 @@ mod tests {
     use super::*;
 
     fn nr(name: &str) -> NodeRegistrationOptions {
-        NodeRegistrationOptions { name: name.into(), cri_socket: "unix:///run/containerd/containerd.sock".into(), ..Default::default() }
+        NodeRegistrationOptions {
+            name: name.into(),
+            cri_socket: "unix:///run/containerd/containerd.sock".into(),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn flags_env_hostname_override() {
         assert_eq!(kubeadm_flags_env(&nr("vm"), "vm", false), "KUBELET_KUBEADM_ARGS=\"\"\n");
-        assert_eq!(kubeadm_flags_env(&nr("node1"), "vm", false), "KUBELET_KUBEADM_ARGS=\"--hostname-override=node1\"\n");
+        assert_eq!(
+            kubeadm_flags_env(&nr("node1"), "vm", false),
+            "KUBELET_KUBEADM_ARGS=\"--hostname-override=node1\"\n"
+        );
         let mut n = nr("node1");
         n.kubelet_extra_args = vec![Arg::new("v", "4"), Arg::new("hostname-override", "x\"y")];
         assert_eq!(
@@ -247,7 +265,10 @@ mod tests {
             Taint { key: "a".into(), value: "b".into(), effect: "NoSchedule".into(), time_added: None },
             Taint { key: "c".into(), value: String::new(), effect: "NoExecute".into(), time_added: None },
         ]);
-        assert_eq!(kubeadm_flags_env(&n, "vm", true), "KUBELET_KUBEADM_ARGS=\"--register-with-taints=a=b:NoSchedule,c:NoExecute\"\n");
+        assert_eq!(
+            kubeadm_flags_env(&n, "vm", true),
+            "KUBELET_KUBEADM_ARGS=\"--register-with-taints=a=b:NoSchedule,c:NoExecute\"\n"
+        );
         assert_eq!(kubeadm_flags_env(&n, "vm", false), "KUBELET_KUBEADM_ARGS=\"\"\n");
     }
 

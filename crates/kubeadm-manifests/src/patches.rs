@@ -28,13 +28,17 @@ pub const KNOWN_TARGETS: &[&str] = &[
 #[derive(Debug, thiserror::Error)]
 pub enum PatchError {
     /// `+` not followed by a known patch type.
-    #[error("could not list patch files for path {dir:?}: unknown or missing patch type after '+', must be one of [json merge strategic]")]
+    #[error(
+        "could not list patch files for path {dir:?}: unknown or missing patch type after '+', must be one of [json merge strategic]"
+    )]
     UnknownPatchType {
         /// The patches directory as given.
         dir: String,
     },
     /// A patch document is not valid YAML/JSON.
-    #[error("could not list patch files for path {dir:?}: could not convert patch to JSON:\n{patch}\n: {reason}")]
+    #[error(
+        "could not list patch files for path {dir:?}: could not convert patch to JSON:\n{patch}\n: {reason}"
+    )]
     BadPatchDocument {
         /// The patches directory as given.
         dir: String,
@@ -44,10 +48,14 @@ pub enum PatchError {
         reason: String,
     },
     /// The target name is not known.
-    #[error("unknown patch target name {0:?}, must be one of [etcd kube-apiserver kube-controller-manager kube-scheduler kubeletconfiguration corednsdeployment kubeproxydaemonset]")]
+    #[error(
+        "unknown patch target name {0:?}, must be one of [etcd kube-apiserver kube-controller-manager kube-scheduler kubeletconfiguration corednsdeployment kubeproxydaemonset]"
+    )]
     UnknownTarget(String),
     /// Applying a patch failed.
-    #[error("could not apply the following patch of type {patch_type:?} to target {target:?}:\n{patch}\n: {reason}")]
+    #[error(
+        "could not apply the following patch of type {patch_type:?} to target {target:?}:\n{patch}\n: {reason}"
+    )]
     Apply {
         /// Go patch type string.
         patch_type: String,
@@ -105,9 +113,9 @@ enum Parsed {
 }
 
 fn parse_filename(name: &str, known: &[&str]) -> Result<Parsed, ()> {
-    let has_ext = ["json", "yaml"].iter().any(|e| {
-        name.strip_suffix(e).is_some_and(|s| s.len() >= 2 && s.ends_with('.'))
-    });
+    let has_ext = ["json", "yaml"]
+        .iter()
+        .any(|e| name.strip_suffix(e).is_some_and(|s| s.len() >= 2 && s.ends_with('.')));
     if !has_ext {
         return Ok(Parsed::Ignore("the file extension must be one of [json yaml]".into()));
     }
@@ -217,7 +225,12 @@ impl PatchManager {
 
     /// Applies all patches for `target` to `data` in order. Returns the patched object and one
     /// `[patches] Applied patch of type "..." to target "..."` line per patch.
-    pub fn apply(&self, target: &str, data: &Value, schema: Schema) -> Result<(Value, Vec<String>), PatchError> {
+    pub fn apply(
+        &self,
+        target: &str,
+        data: &Value,
+        schema: Schema,
+    ) -> Result<(Value, Vec<String>), PatchError> {
         if !KNOWN_TARGETS.contains(&target) {
             return Err(PatchError::UnknownTarget(target.into()));
         }
@@ -244,9 +257,8 @@ impl PatchManager {
                         json_patch::merge(&mut doc, p);
                         doc
                     }
-                    PatchType::Strategic => {
-                        strategic_merge_patch(&cur, p, schema).map_err(|e: StrategicError| err(e.to_string()))?
-                    }
+                    PatchType::Strategic => strategic_merge_patch(&cur, p, schema)
+                        .map_err(|e: StrategicError| err(e.to_string()))?,
                 };
                 msgs.push(format!(
                     "[patches] Applied patch of type {:?} to target {target:?}",
@@ -278,18 +290,51 @@ pub fn normalize_nulls(v: &mut Value) {
 
 /// Bool fields of the Pod types that are pointers in Go (`false` survives a typed round trip).
 const POINTER_BOOLS: &[&str] = &[
-    "privileged", "allowPrivilegeEscalation", "readOnlyRootFilesystem", "runAsNonRoot",
-    "automountServiceAccountToken", "shareProcessNamespace", "enableServiceLinks", "hostUsers",
-    "setHostnameAsFQDN", "optional",
+    "privileged",
+    "allowPrivilegeEscalation",
+    "readOnlyRootFilesystem",
+    "runAsNonRoot",
+    "automountServiceAccountToken",
+    "shareProcessNamespace",
+    "enableServiceLinks",
+    "hostUsers",
+    "setHostnameAsFQDN",
+    "optional",
 ];
 /// Integer fields that are pointers or not `omitempty` in Go (`0` survives a typed round trip).
 const KEPT_ZERO_INTS: &[&str] = &[
-    "runAsUser", "runAsGroup", "fsGroup", "priority", "terminationGracePeriodSeconds",
-    "activeDeadlineSeconds", "defaultMode", "mode", "expirationSeconds", "containerPort", "port",
-    "weight", "tolerationSeconds",
+    "runAsUser",
+    "runAsGroup",
+    "fsGroup",
+    "priority",
+    "terminationGracePeriodSeconds",
+    "activeDeadlineSeconds",
+    "defaultMode",
+    "mode",
+    "expirationSeconds",
+    "containerPort",
+    "port",
+    "weight",
+    "tolerationSeconds",
 ];
 /// String fields that are pointers or not `omitempty` in Go (`""` survives a typed round trip).
-const KEPT_EMPTY_STRINGS: &[&str] = &["name", "mountPath", "path", "type", "key", "fieldPath", "resource", "devicePath", "ip", "topologyKey", "whenUnsatisfiable", "uid", "apiVersion", "kind", "port"];
+const KEPT_EMPTY_STRINGS: &[&str] = &[
+    "name",
+    "mountPath",
+    "path",
+    "type",
+    "key",
+    "fieldPath",
+    "resource",
+    "devicePath",
+    "ip",
+    "topologyKey",
+    "whenUnsatisfiable",
+    "uid",
+    "apiVersion",
+    "kind",
+    "port",
+];
 /// Map-typed fields (`omitempty` drops them when empty); other empty objects are structs and stay.
 const MAP_FIELDS: &[&str] = &["labels", "annotations", "nodeSelector", "requests", "limits", "overhead"];
 
@@ -320,7 +365,10 @@ pub fn normalize_typed_pod(v: &mut Value) {
 
 /// Patches a static Pod (upstream `PatchStaticPod`); the target is the Pod's component name.
 /// Returns the patched Pod and the `[patches] Applied patch ...` lines.
-pub fn patch_static_pod(pod: &crate::staticpod::StaticPod, pm: &PatchManager) -> Result<(crate::staticpod::StaticPod, Vec<String>), PatchError> {
+pub fn patch_static_pod(
+    pod: &crate::staticpod::StaticPod,
+    pm: &PatchManager,
+) -> Result<(crate::staticpod::StaticPod, Vec<String>), PatchError> {
     let (mut v, msgs) = pm.apply(&pod.name, &pod.pod, Schema::Pod)?;
     normalize_typed_pod(&mut v);
     Ok((crate::staticpod::StaticPod { name: pod.name.clone(), pod: v }, msgs))
@@ -341,10 +389,16 @@ mod tests {
             "/p",
             vec![
                 f("kube-apiserver1+merge.yaml", "metadata:\n  labels:\n    b: \"2\"\n"),
-                f("kube-apiserver0.yaml", "metadata:\n  labels:\n    a: \"1\"\n---\nmetadata:\n  labels:\n    c: x\n"),
+                f(
+                    "kube-apiserver0.yaml",
+                    "metadata:\n  labels:\n    a: \"1\"\n---\nmetadata:\n  labels:\n    c: x\n",
+                ),
                 f("readme.txt", "x"),
                 f("foo.yaml", "x: 1"),
-                f("etcd+json.json", "[{\"op\": \"add\", \"path\": \"/metadata/labels/j\", \"value\": \"v\"}]"),
+                f(
+                    "etcd+json.json",
+                    "[{\"op\": \"add\", \"path\": \"/metadata/labels/j\", \"value\": \"v\"}]",
+                ),
                 f("kube-scheduler.yaml", ""),
             ],
         )
@@ -352,10 +406,14 @@ mod tests {
         assert_eq!(pm.messages[0], "[patches] Reading patches from path \"/p\"");
         assert!(pm.messages.contains(&"[patches] Ignoring file \"foo.yaml\": unknown target, must be one of [etcd kube-apiserver kube-controller-manager kube-scheduler kubeletconfiguration corednsdeployment kubeproxydaemonset]".to_string()));
         assert!(pm.messages.contains(&"[patches] Found the following patch files: [etcd+json.json kube-apiserver0.yaml kube-apiserver1+merge.yaml]".to_string()));
-        let (v, msgs) = pm.apply("kube-apiserver", &json!({"metadata": {"labels": {}}}), Schema::Pod).unwrap();
+        let (v, msgs) =
+            pm.apply("kube-apiserver", &json!({"metadata": {"labels": {}}}), Schema::Pod).unwrap();
         assert_eq!(v, json!({"metadata": {"labels": {"a": "1", "b": "2", "c": "x"}}}));
         assert_eq!(msgs.len(), 3);
-        assert_eq!(msgs[2], "[patches] Applied patch of type \"application/merge-patch+json\" to target \"kube-apiserver\"");
+        assert_eq!(
+            msgs[2],
+            "[patches] Applied patch of type \"application/merge-patch+json\" to target \"kube-apiserver\""
+        );
         let (v, _) = pm.apply("etcd", &json!({"metadata": {"labels": {}}}), Schema::Pod).unwrap();
         assert_eq!(v, json!({"metadata": {"labels": {"j": "v"}}}));
         assert!(PatchManager::from_files("/p", vec![f("etcd+bad.yaml", "a: 1")]).is_err());

@@ -146,7 +146,15 @@ fn probe_address(addr: &str) -> String {
     if addr == "0.0.0.0" || addr == "::" { String::new() } else { addr.to_string() }
 }
 
-fn http_probe(host: &str, path: &str, scheme: &str, initial_delay: i64, timeout: i64, failure: i64, period: i64) -> Value {
+fn http_probe(
+    host: &str,
+    path: &str,
+    scheme: &str,
+    initial_delay: i64,
+    timeout: i64,
+    failure: i64,
+    period: i64,
+) -> Value {
     let mut get = Map::new();
     if !host.is_empty() {
         get.insert("host".into(), json!(host));
@@ -180,9 +188,7 @@ fn readiness(host: &str, path: &str, scheme: &str) -> Value {
 }
 
 fn startup(host: &str, path: &str, scheme: &str, health_check: Option<kubeadm_api::Duration>) -> Value {
-    let secs = health_check
-        .map(|d| d.0 as f64 / 1e9)
-        .unwrap_or(DEFAULT_CONTROL_PLANE_HEALTH_CHECK_SECONDS);
+    let secs = health_check.map(|d| d.0 as f64 / 1e9).unwrap_or(DEFAULT_CONTROL_PLANE_HEALTH_CHECK_SECONDS);
     let failure = (secs / 10.0).ceil() as i64;
     http_probe(host, path, scheme, 10, 15, failure, 10)
 }
@@ -277,14 +283,28 @@ fn control_plane_mounts(cfg: &ClusterConfiguration, host: &HostInputs) -> Mounts
     let dir_or_create = "DirectoryOrCreate";
     let file_or_create = "FileOrCreate";
     m.add(KUBE_APISERVER, K8S_CERTS_VOLUME_NAME, cd, cd, true, dir_or_create);
-    m.add(KUBE_APISERVER, CA_CERTS_VOLUME_NAME, CA_CERTS_VOLUME_PATH, CA_CERTS_VOLUME_PATH, true, dir_or_create);
+    m.add(
+        KUBE_APISERVER,
+        CA_CERTS_VOLUME_NAME,
+        CA_CERTS_VOLUME_PATH,
+        CA_CERTS_VOLUME_PATH,
+        true,
+        dir_or_create,
+    );
     if let Some(ext) = &cfg.etcd.external {
         for (i, d) in etcd_cert_dirs(ext, cd).iter().enumerate() {
             m.add(KUBE_APISERVER, &format!("etcd-certs-{i}"), d, d, true, dir_or_create);
         }
     }
     m.add(KUBE_CONTROLLER_MANAGER, K8S_CERTS_VOLUME_NAME, cd, cd, true, dir_or_create);
-    m.add(KUBE_CONTROLLER_MANAGER, CA_CERTS_VOLUME_NAME, CA_CERTS_VOLUME_PATH, CA_CERTS_VOLUME_PATH, true, dir_or_create);
+    m.add(
+        KUBE_CONTROLLER_MANAGER,
+        CA_CERTS_VOLUME_NAME,
+        CA_CERTS_VOLUME_PATH,
+        CA_CERTS_VOLUME_PATH,
+        true,
+        dir_or_create,
+    );
     let kcm_conf = join(KUBERNETES_DIR, "controller-manager.conf");
     m.add(KUBE_CONTROLLER_MANAGER, KUBECONFIG_VOLUME_NAME, &kcm_conf, &kcm_conf, true, file_or_create);
     let sched_conf = join(KUBERNETES_DIR, "scheduler.conf");
@@ -338,7 +358,12 @@ fn container(p: ContainerParts) -> Value {
 }
 
 /// Upstream `ComponentPod`.
-fn component_pod(name: &str, container: Value, volumes: Vec<Value>, annotations: Option<BTreeMap<String, String>>) -> Value {
+fn component_pod(
+    name: &str,
+    container: Value,
+    volumes: Vec<Value>,
+    annotations: Option<BTreeMap<String, String>>,
+) -> Value {
     let mut meta = Map::new();
     if let Some(a) = annotations {
         meta.insert("annotations".into(), json!(a));
@@ -415,7 +440,10 @@ pub fn api_server_command_warnings(cfg: &ClusterConfiguration) -> Vec<String> {
         }
     }
     if !modes.is_empty() && modes != ["Node", "RBAC"] {
-        out.push(format!("the default kube-apiserver authorization-mode is \"Node,RBAC\"; using {:?}", modes.join(",")));
+        out.push(format!(
+            "the default kube-apiserver authorization-mode is \"Node,RBAC\"; using {:?}",
+            modes.join(",")
+        ));
     }
     out
 }
@@ -429,7 +457,10 @@ pub fn api_server_command(cfg: &ClusterConfiguration, endpoint: &ApiEndpoint) ->
         Arg::new("service-cluster-ip-range", &cfg.networking.service_subnet),
         Arg::new("service-account-key-file", join(cd, "sa.pub")),
         Arg::new("service-account-signing-key-file", join(cd, "sa.key")),
-        Arg::new("service-account-issuer", format!("https://kubernetes.default.svc.{}", cfg.networking.dns_domain)),
+        Arg::new(
+            "service-account-issuer",
+            format!("https://kubernetes.default.svc.{}", cfg.networking.dns_domain),
+        ),
         Arg::new("client-ca-file", join(cd, "ca.crt")),
         Arg::new("tls-cert-file", join(cd, "apiserver.crt")),
         Arg::new("tls-private-key-file", join(cd, "apiserver.key")),
@@ -464,10 +495,11 @@ pub fn api_server_command(cfg: &ClusterConfiguration, endpoint: &ApiEndpoint) ->
         set_arg_value(&mut d, "etcd-certfile", join(cd, "apiserver-etcd-client.crt"));
         set_arg_value(&mut d, "etcd-keyfile", join(cd, "apiserver-etcd-client.key"));
         if let Some(local) = &cfg.etcd.local
-            && let Some((v, _)) = get_arg_value(&local.extra_args, "advertise-client-urls") {
-                servers = v.to_string();
-                set_arg_value(&mut d, "etcd-servers", &servers);
-            }
+            && let Some((v, _)) = get_arg_value(&local.extra_args, "advertise-client-urls")
+        {
+            servers = v.to_string();
+            set_arg_value(&mut d, "etcd-servers", &servers);
+        }
     }
     let extra = &cfg.api_server.control_plane_component.extra_args;
     if get_arg_value(extra, "authorization-config").is_none() {
@@ -535,7 +567,11 @@ pub fn scheduler_command(cfg: &ClusterConfiguration) -> Vec<String> {
 
 /// The three control-plane Pods in upstream's phase order (apiserver, controller-manager,
 /// scheduler). `cfg` must be defaulted.
-pub fn control_plane_pods(cfg: &ClusterConfiguration, endpoint: &ApiEndpoint, host: &HostInputs) -> Vec<StaticPod> {
+pub fn control_plane_pods(
+    cfg: &ClusterConfiguration,
+    endpoint: &ApiEndpoint,
+    host: &HostInputs,
+) -> Vec<StaticPod> {
     let mounts = control_plane_mounts(cfg, host);
     let ci = host.ci_image_repository.as_deref();
     let hc = host.control_plane_component_health_check;
@@ -631,7 +667,12 @@ pub fn etcd_peer_url(endpoint: &ApiEndpoint) -> String {
 
 /// The etcd command (upstream `getEtcdCommand`). An empty `initial_cluster` means a new cluster
 /// (init); otherwise a joining member (`--initial-cluster-state=existing`).
-pub fn etcd_command(cfg: &ClusterConfiguration, endpoint: &ApiEndpoint, node_name: &str, initial_cluster: &[EtcdMember]) -> Vec<String> {
+pub fn etcd_command(
+    cfg: &ClusterConfiguration,
+    endpoint: &ApiEndpoint,
+    node_name: &str,
+    initial_cluster: &[EtcdMember],
+) -> Vec<String> {
     let local = cfg.etcd.local.clone().unwrap_or_default();
     let cd = cfg.certificates_dir.as_str();
     let lo = if is_ipv6(&endpoint.advertise_address) { "::1" } else { "127.0.0.1" };
@@ -660,7 +701,8 @@ pub fn etcd_command(cfg: &ClusterConfiguration, endpoint: &ApiEndpoint, node_nam
     if initial_cluster.is_empty() {
         set_arg_value(&mut d, "initial-cluster", format!("{node_name}={peer}"));
     } else {
-        let list: Vec<String> = initial_cluster.iter().map(|m| format!("{}={}", m.name, m.peer_url)).collect();
+        let list: Vec<String> =
+            initial_cluster.iter().map(|m| format!("{}={}", m.name, m.peer_url)).collect();
         set_arg_value(&mut d, "initial-cluster", list.join(","));
         set_arg_value(&mut d, "initial-cluster-state", "existing");
     }
@@ -701,7 +743,13 @@ pub fn etcd_probe_endpoint(cfg: &ClusterConfiguration, ipv6: bool) -> (String, i
 }
 
 /// The local etcd Pod (upstream `GetEtcdPodSpec`). `cfg.etcd.local` must be set (defaulted).
-pub fn etcd_pod(cfg: &ClusterConfiguration, endpoint: &ApiEndpoint, node_name: &str, initial_cluster: &[EtcdMember], host: &HostInputs) -> StaticPod {
+pub fn etcd_pod(
+    cfg: &ClusterConfiguration,
+    endpoint: &ApiEndpoint,
+    node_name: &str,
+    initial_cluster: &[EtcdMember],
+    host: &HostInputs,
+) -> StaticPod {
     let local = cfg.etcd.local.clone().unwrap_or_default();
     let certs = format!("{}/etcd", cfg.certificates_dir);
     let mut vols = BTreeMap::new();
@@ -709,12 +757,16 @@ pub fn etcd_pod(cfg: &ClusterConfiguration, endpoint: &ApiEndpoint, node_name: &
     vols.insert("etcd-data", host_path_volume("etcd-data", &local.data_dir, "DirectoryOrCreate"));
     let (phost, pport, pscheme) = etcd_probe_endpoint(cfg, is_ipv6(&endpoint.advertise_address));
     let mut annotations = BTreeMap::new();
-    annotations.insert("kubeadm.kubernetes.io/etcd.advertise-client-urls".to_string(), etcd_client_url(endpoint));
+    annotations
+        .insert("kubeadm.kubernetes.io/etcd.advertise-client-urls".to_string(), etcd_client_url(endpoint));
     let c = container(ContainerParts {
         name: ETCD,
         image: images::etcd_image(cfg),
         command: etcd_command(cfg, endpoint, node_name, initial_cluster),
-        volume_mounts: vec![volume_mount("etcd-data", &local.data_dir, false), volume_mount("etcd-certs", &certs, false)],
+        volume_mounts: vec![
+            volume_mount("etcd-data", &local.data_dir, false),
+            volume_mount("etcd-certs", &certs, false),
+        ],
         liveness: liveness(&phost, "/livez", pscheme),
         readiness: Some(readiness(&phost, "/readyz", pscheme)),
         startup: startup(&phost, "/readyz", pscheme, host.control_plane_component_health_check),
@@ -722,5 +774,8 @@ pub fn etcd_pod(cfg: &ClusterConfiguration, endpoint: &ApiEndpoint, node_name: &
         env: merge_env_vars(&[&local.extra_envs]),
         port: pport,
     });
-    StaticPod { name: ETCD.into(), pod: component_pod(ETCD, c, vols.into_values().collect(), Some(annotations)) }
+    StaticPod {
+        name: ETCD.into(),
+        pod: component_pod(ETCD, c, vols.into_values().collect(), Some(annotations)),
+    }
 }

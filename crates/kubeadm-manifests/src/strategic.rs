@@ -84,17 +84,22 @@ fn lookup(schema: Schema, field: &str) -> FieldMeta {
     let m = |sub: Schema, key: Option<&'static str>| FieldMeta { sub, merge: true, key };
     let s = |sub: Schema| FieldMeta { sub, merge: false, key: None };
     match (schema, field) {
-        (Schema::Pod | Schema::Deployment | Schema::DaemonSet | Schema::PodTemplate, "metadata") => s(Schema::ObjectMeta),
+        (Schema::Pod | Schema::Deployment | Schema::DaemonSet | Schema::PodTemplate, "metadata") => {
+            s(Schema::ObjectMeta)
+        }
         (Schema::Pod | Schema::PodTemplate, "spec") => s(Schema::PodSpec),
         (Schema::Deployment | Schema::DaemonSet, "spec") => s(Schema::WorkloadSpec),
         (Schema::WorkloadSpec, "template") => s(Schema::PodTemplate),
         (Schema::ObjectMeta, "ownerReferences") => m(Schema::Plain, Some("uid")),
         (Schema::ObjectMeta, "finalizers") => m(Schema::Plain, None),
         (Schema::PodSpec, "volumes") => m(Schema::Plain, Some("name")),
-        (Schema::PodSpec, "initContainers" | "containers" | "ephemeralContainers") => m(Schema::Container, Some("name")),
-        (Schema::PodSpec, "imagePullSecrets" | "schedulingGates" | "resourceClaims" | "evictionResponders") => {
-            m(Schema::Plain, Some("name"))
+        (Schema::PodSpec, "initContainers" | "containers" | "ephemeralContainers") => {
+            m(Schema::Container, Some("name"))
         }
+        (
+            Schema::PodSpec,
+            "imagePullSecrets" | "schedulingGates" | "resourceClaims" | "evictionResponders",
+        ) => m(Schema::Plain, Some("name")),
         (Schema::PodSpec, "hostAliases") => m(Schema::Plain, Some("ip")),
         (Schema::PodSpec, "topologySpreadConstraints") => m(Schema::Plain, Some("topologyKey")),
         (Schema::Container, "ports") => m(Schema::Plain, Some("containerPort")),
@@ -106,7 +111,11 @@ fn lookup(schema: Schema, field: &str) -> FieldMeta {
 }
 
 /// Applies a strategic merge patch to `original` (both JSON objects).
-pub fn strategic_merge_patch(original: &Value, patch: &Value, schema: Schema) -> Result<Value, StrategicError> {
+pub fn strategic_merge_patch(
+    original: &Value,
+    patch: &Value,
+    schema: Schema,
+) -> Result<Value, StrategicError> {
     let (Value::Object(o), Value::Object(p)) = (original, patch) else {
         return Err(StrategicError::BadJsonDoc);
     };
@@ -147,14 +156,20 @@ fn remove_directives(v: Value) -> Option<Value> {
             if m.contains_key(DIRECTIVE) {
                 return None;
             }
-            Some(Value::Object(m.into_iter().filter_map(|(k, x)| remove_directives(x).map(|x| (k, x))).collect()))
+            Some(Value::Object(
+                m.into_iter().filter_map(|(k, x)| remove_directives(x).map(|x| (k, x))).collect(),
+            ))
         }
         Value::Array(a) => Some(Value::Array(a.into_iter().filter_map(remove_directives).collect())),
         other => Some(other),
     }
 }
 
-fn merge_map(mut original: Map<String, Value>, mut patch: Map<String, Value>, schema: Schema) -> Result<Map<String, Value>, StrategicError> {
+fn merge_map(
+    mut original: Map<String, Value>,
+    mut patch: Map<String, Value>,
+    schema: Schema,
+) -> Result<Map<String, Value>, StrategicError> {
     if let Some(d) = patch.get(DIRECTIVE) {
         return match d.as_str() {
             Some("replace") => {
@@ -184,7 +199,8 @@ fn merge_map(mut original: Map<String, Value>, mut patch: Map<String, Value>, sc
     for ok in order_keys {
         let order = patch.remove(&ok).unwrap_or(Value::Null);
         let Value::Array(order) = order else { return Err(StrategicError::BadSetElementOrder) };
-        let field = ok.split_once('/').map(|(_, f)| f.to_string()).ok_or(StrategicError::BadSetElementOrder)?;
+        let field =
+            ok.split_once('/').map(|(_, f)| f.to_string()).ok_or(StrategicError::BadSetElementOrder)?;
         let meta = lookup(schema, &field);
         let orig_list = original.get(&field).cloned();
         let patch_list = patch.remove(&field);
@@ -221,9 +237,14 @@ fn merge_map(mut original: Map<String, Value>, mut patch: Map<String, Value>, sc
     for k0 in keys {
         let Some(mut pv) = patch.remove(&k0) else { continue };
         let (k, is_delete_list) = match k0.strip_prefix(DELETE_PRIMITIVE) {
-            Some(rest) => (rest.strip_prefix('/').ok_or(StrategicError::BadList(
-                "invalid patch: $deleteFromPrimitiveList has a bad format".into(),
-            ))?.to_string(), true),
+            Some(rest) => (
+                rest.strip_prefix('/')
+                    .ok_or(StrategicError::BadList(
+                        "invalid patch: $deleteFromPrimitiveList has a bad format".into(),
+                    ))?
+                    .to_string(),
+                true,
+            ),
             None => (k0.clone(), false),
         };
         if pv.is_null() {
@@ -279,13 +300,19 @@ fn go_fmt(v: &Value) -> String {
     match v {
         Value::Null => "<nil>".into(),
         Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.as_f64().map(|f| if f.fract() == 0.0 && f.abs() < 1e21 { format!("{}", f as i64) } else { f.to_string() }).unwrap_or_default(),
+        Value::Number(n) => n
+            .as_f64()
+            .map(|f| if f.fract() == 0.0 && f.abs() < 1e21 { format!("{}", f as i64) } else { f.to_string() })
+            .unwrap_or_default(),
         Value::String(s) => s.clone(),
         Value::Array(a) => format!("[{}]", a.iter().map(go_fmt).collect::<Vec<_>>().join(" ")),
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
-            format!("map[{}]", keys.iter().map(|k| format!("{k}:{}", go_fmt(&m[k.as_str()]))).collect::<Vec<_>>().join(" "))
+            format!(
+                "map[{}]",
+                keys.iter().map(|k| format!("{k}:{}", go_fmt(&m[k.as_str()]))).collect::<Vec<_>>().join(" ")
+            )
         }
     }
 }
@@ -303,7 +330,14 @@ fn index_of(list: &[Value], item: &Value, key: Option<&str>) -> Option<usize> {
     list.iter().position(|v| key_of(v, key) == want)
 }
 
-fn merge_slice(original: Vec<Value>, patch: Vec<Value>, sub: Schema, key: Option<&'static str>, is_delete_list: bool, field: &str) -> Result<Vec<Value>, StrategicError> {
+fn merge_slice(
+    original: Vec<Value>,
+    patch: Vec<Value>,
+    sub: Schema,
+    key: Option<&'static str>,
+    is_delete_list: bool,
+    field: &str,
+) -> Result<Vec<Value>, StrategicError> {
     if original.is_empty() && patch.is_empty() {
         return Ok(original);
     }
@@ -373,11 +407,23 @@ fn merge_slice(original: Vec<Value>, patch: Vec<Value>, sub: Schema, key: Option
     };
     let (patch_items, server_only): (Vec<Value>, Vec<Value>) =
         merged.into_iter().partition(|v| index_of(&patch, v, if is_map { key } else { None }).is_some());
-    normalize_element_order(patch_items, server_only, &patch, &original, if is_map { key } else { None }, is_map)
+    normalize_element_order(
+        patch_items,
+        server_only,
+        &patch,
+        &original,
+        if is_map { key } else { None },
+        is_map,
+    )
 }
 
 /// Go's `sort.SliceStable` for small inputs (insertion sort) with upstream's non-strict comparator.
-fn normalize_slice_order(mut to_sort: Vec<Value>, order: &[Value], key: Option<&str>, is_map: bool) -> Result<Vec<Value>, StrategicError> {
+fn normalize_slice_order(
+    mut to_sort: Vec<Value>,
+    order: &[Value],
+    key: Option<&str>,
+    is_map: bool,
+) -> Result<Vec<Value>, StrategicError> {
     let mut to_delete = Vec::new();
     if is_map {
         if let Some(k) = key {
@@ -407,7 +453,14 @@ fn normalize_slice_order(mut to_sort: Vec<Value>, order: &[Value], key: Option<&
     Ok(to_sort)
 }
 
-fn normalize_element_order(patch: Vec<Value>, server_only: Vec<Value>, patch_order: &[Value], server_order: &[Value], key: Option<&str>, is_map: bool) -> Result<Vec<Value>, StrategicError> {
+fn normalize_element_order(
+    patch: Vec<Value>,
+    server_only: Vec<Value>,
+    patch_order: &[Value],
+    server_order: &[Value],
+    key: Option<&str>,
+    is_map: bool,
+) -> Result<Vec<Value>, StrategicError> {
     let right = normalize_slice_order(patch, patch_order, key, is_map)?;
     let left = normalize_slice_order(server_only, server_order, key, is_map)?;
     // mergeSortedSlice(left=serverOnly, right=patch, serverOrder)
@@ -462,7 +515,8 @@ mod tests {
         assert_eq!(c["resources"]["requests"], json!({"cpu": "250m", "memory": "1Gi"}));
         assert_eq!(c["command"], json!(["a", "b"]));
         // patch order y, x; server-only z stays after x (upstream mergeSortedSlice)
-        let mounts: Vec<&str> = c["volumeMounts"].as_array().unwrap().iter().map(|m| m["mountPath"].as_str().unwrap()).collect();
+        let mounts: Vec<&str> =
+            c["volumeMounts"].as_array().unwrap().iter().map(|m| m["mountPath"].as_str().unwrap()).collect();
         assert_eq!(mounts, vec!["/y", "/x", "/z"]);
         assert_eq!(r["spec"]["volumes"].as_array().unwrap().len(), 2);
     }

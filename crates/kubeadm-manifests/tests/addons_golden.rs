@@ -34,7 +34,8 @@ fn check(dir: &str, case: &str, file: &str, actual: &str, failures: &mut Vec<Str
     }
     match std::fs::read_to_string(&path) {
         Ok(expected) if expected == actual => {}
-        Ok(expected) => failures.push(format!("{dir}/{case}/{file} differs:\n--- expected\n{expected}\n+++ actual\n{actual}")),
+        Ok(expected) => failures
+            .push(format!("{dir}/{case}/{file} differs:\n--- expected\n{expected}\n+++ actual\n{actual}")),
         Err(_) => failures.push(format!("{dir}/{case}/{file} missing (run with UPDATE_GOLDEN=1)")),
     }
 }
@@ -97,7 +98,13 @@ fn golden_component_configs_kubelet_files_and_addons() {
         for f in &files.files {
             assert_eq!(f.mode, 0o644);
             let name = f.path.file_name().unwrap().to_string_lossy();
-            check("componentconfigs", case, &format!("var-lib-kubelet/{name}"), &String::from_utf8_lossy(&f.data), &mut failures);
+            check(
+                "componentconfigs",
+                case,
+                &format!("var-lib-kubelet/{name}"),
+                &String::from_utf8_lossy(&f.data),
+                &mut failures,
+            );
         }
         let mut msgs = files.messages.clone();
         msgs.extend(files.warnings.iter().map(|w| format!("WARNING: {w}")));
@@ -107,7 +114,10 @@ fn golden_component_configs_kubelet_files_and_addons() {
         check("addons", case, "coredns.yaml", &docs(dns.objects()), &mut failures);
         let proxy_inputs = KubeProxyInputs {
             proxy_env: if case == "custom" {
-                kubeadm_manifests::staticpod::proxy_env_vars(vec![("https_proxy", "http://p:3128"), ("NO_PROXY", "10.0.0.0/8")])
+                kubeadm_manifests::staticpod::proxy_env_vars(vec![
+                    ("https_proxy", "http://p:3128"),
+                    ("NO_PROXY", "10.0.0.0/8"),
+                ])
             } else {
                 Vec::new()
             },

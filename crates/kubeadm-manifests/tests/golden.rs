@@ -53,7 +53,10 @@ fn host(case: &str, init: &InitConfiguration) -> HostInputs {
         proxy_env,
         external_ca: false,
         ci_image_repository: None,
-        control_plane_component_health_check: init.timeouts.as_ref().and_then(|t| t.control_plane_component_health_check),
+        control_plane_component_health_check: init
+            .timeouts
+            .as_ref()
+            .and_then(|t| t.control_plane_component_health_check),
     }
 }
 
@@ -65,9 +68,9 @@ fn check(case: &str, file: &str, actual: &str, failures: &mut Vec<String>) {
     }
     match std::fs::read_to_string(&path) {
         Ok(expected) if expected == actual => {}
-        Ok(expected) => failures.push(format!(
-            "{case}/{file} differs:\n--- expected\n{expected}\n+++ actual\n{actual}"
-        )),
+        Ok(expected) => {
+            failures.push(format!("{case}/{file} differs:\n--- expected\n{expected}\n+++ actual\n{actual}"))
+        }
         Err(_) => failures.push(format!("{case}/{file} missing (run with UPDATE_GOLDEN=1)")),
     }
 }
@@ -93,20 +96,35 @@ fn golden_cases() {
         }
         let mut specs = String::new();
         for s in kubeconfig::init_kubeconfig_specs(&cluster, ep, node).expect("specs") {
-            specs.push_str(&format!("{} server={} user={} orgs={:?}\n", s.file_name, s.api_server, s.client_name, s.organizations));
+            specs.push_str(&format!(
+                "{} server={} user={} orgs={:?}\n",
+                s.file_name, s.api_server, s.client_name, s.organizations
+            ));
             if s.file_name == kubeconfig::ADMIN_KUBECONFIG {
-                let c = kubeconfig::build_from_spec(&s, &cluster.cluster_name, FAKE_CA.as_bytes(), FAKE_KEY.as_bytes(), FAKE_CERT.as_bytes());
+                let c = kubeconfig::build_from_spec(
+                    &s,
+                    &cluster.cluster_name,
+                    FAKE_CA.as_bytes(),
+                    FAKE_KEY.as_bytes(),
+                    FAKE_CERT.as_bytes(),
+                );
                 check(case, "admin.conf", &c.to_yaml().expect("yaml"), &mut failures);
             }
         }
         check(case, "kubeconfig-specs.txt", &specs, &mut failures);
-        check(case, "images.txt", &(kubeadm_manifests::images::list(&cluster).join("\n") + "\n"), &mut failures);
+        check(
+            case,
+            "images.txt",
+            &(kubeadm_manifests::images::list(&cluster).join("\n") + "\n"),
+            &mut failures,
+        );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 fn read_patch_dir(root: &Path, dir: &Path, out: &mut Vec<PatchFile>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).expect("read_dir").map(|e| e.expect("entry").path()).collect();
+    let mut entries: Vec<_> =
+        std::fs::read_dir(dir).expect("read_dir").map(|e| e.expect("entry").path()).collect();
     entries.sort();
     for p in entries {
         if p.is_dir() {
@@ -129,7 +147,8 @@ fn golden_patches() {
     read_patch_dir(&root, &root, &mut files);
     let pm = PatchManager::from_files("/tmp/patches", files).expect("patch manager");
     let mut log = pm.messages.join("\n") + "\n";
-    let mut pods = vec![staticpod::etcd_pod(&cluster, &init.local_api_endpoint, &init.node_registration.name, &[], &h)];
+    let mut pods =
+        vec![staticpod::etcd_pod(&cluster, &init.local_api_endpoint, &init.node_registration.name, &[], &h)];
     pods.extend(staticpod::control_plane_pods(&cluster, &init.local_api_endpoint, &h));
     for pod in pods {
         let (patched, msgs) = patch_static_pod(&pod, &pm).expect("patch");
@@ -146,19 +165,41 @@ fn golden_patches() {
 #[test]
 fn kubeconfig_round_trip_and_reuse() {
     let (init, cluster) = load("default");
-    let specs = kubeconfig::init_kubeconfig_specs(&cluster, &init.local_api_endpoint, "node1").expect("specs");
-    let c = kubeconfig::build_from_spec(&specs[0], "kubernetes", FAKE_CA.as_bytes(), FAKE_KEY.as_bytes(), FAKE_CERT.as_bytes());
+    let specs =
+        kubeconfig::init_kubeconfig_specs(&cluster, &init.local_api_endpoint, "node1").expect("specs");
+    let c = kubeconfig::build_from_spec(
+        &specs[0],
+        "kubernetes",
+        FAKE_CA.as_bytes(),
+        FAKE_KEY.as_bytes(),
+        FAKE_CERT.as_bytes(),
+    );
     let y = c.to_yaml().expect("yaml");
     assert!(!y.contains("preferences"));
     let parsed = kubeconfig::Config::parse(y.as_bytes()).expect("parse");
     assert_eq!(parsed.to_yaml().expect("yaml"), y);
-    let ok = kubeconfig::validate_existing("/etc/kubernetes/admin.conf", y.as_bytes(), &c, &|_| None).expect("reuse");
+    let ok = kubeconfig::validate_existing("/etc/kubernetes/admin.conf", y.as_bytes(), &c, &|_| None)
+        .expect("reuse");
     assert!(ok.warning.is_none());
     let mut moved = c.clone();
-    kubeconfig::point_to_local_endpoint(&mut moved, &kubeadm_api::v1beta4::ApiEndpoint { advertise_address: "10.9.9.9".into(), bind_port: 6443 });
-    let ok = kubeconfig::validate_existing("/x", moved.to_yaml().expect("yaml").as_bytes(), &c, &|_| None).expect("reuse");
-    assert!(ok.warning.is_some_and(|w| w.contains("expected: https://10.0.0.10:6443, got: https://10.9.9.9:6443")));
-    let other = kubeconfig::build_from_spec(&specs[0], "kubernetes", FAKE_CERT.as_bytes(), FAKE_KEY.as_bytes(), FAKE_CERT.as_bytes());
-    let err = kubeconfig::validate_existing("/x", other.to_yaml().expect("yaml").as_bytes(), &c, &|_| None).unwrap_err();
+    kubeconfig::point_to_local_endpoint(
+        &mut moved,
+        &kubeadm_api::v1beta4::ApiEndpoint { advertise_address: "10.9.9.9".into(), bind_port: 6443 },
+    );
+    let ok = kubeconfig::validate_existing("/x", moved.to_yaml().expect("yaml").as_bytes(), &c, &|_| None)
+        .expect("reuse");
+    assert!(
+        ok.warning
+            .is_some_and(|w| w.contains("expected: https://10.0.0.10:6443, got: https://10.9.9.9:6443"))
+    );
+    let other = kubeconfig::build_from_spec(
+        &specs[0],
+        "kubernetes",
+        FAKE_CERT.as_bytes(),
+        FAKE_KEY.as_bytes(),
+        FAKE_CERT.as_bytes(),
+    );
+    let err = kubeconfig::validate_existing("/x", other.to_yaml().expect("yaml").as_bytes(), &c, &|_| None)
+        .unwrap_err();
     assert!(err.to_string().contains("does not contain a trusted CA"));
 }

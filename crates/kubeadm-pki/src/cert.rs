@@ -209,11 +209,8 @@ impl Certificate {
             }
         }
         let public_key = PublicKey::from_spki_der(tbs.subject_pki.raw).ok();
-        let organization = tbs
-            .subject
-            .iter_organization()
-            .filter_map(|a| a.as_str().ok().map(str::to_string))
-            .collect();
+        let organization =
+            tbs.subject.iter_organization().filter_map(|a| a.as_str().ok().map(str::to_string)).collect();
         Ok(Self {
             der: der.to_vec(),
             tbs: tbs.as_ref().to_vec(),
@@ -246,7 +243,9 @@ impl Certificate {
             }
         }
         if out.is_empty() {
-            return Err(PkiError::Decode("data does not contain any valid RSA or ECDSA certificates".to_string()));
+            return Err(PkiError::Decode(
+                "data does not contain any valid RSA or ECDSA certificates".to_string(),
+            ));
         }
         Ok(out)
     }
@@ -375,7 +374,8 @@ impl Certificate {
 
     /// `ValidateCertPeriod` with offset 0: `Err` with upstream's wording when not valid now.
     pub fn validate_period(&self, now: OffsetDateTime) -> std::result::Result<(), String> {
-        let period = format!("NotBefore: {}, NotAfter: {}", go_time(self.not_before), go_time(self.not_after));
+        let period =
+            format!("NotBefore: {}, NotAfter: {}", go_time(self.not_before), go_time(self.not_after));
         if now < self.not_before {
             return Err(format!("the certificate is not valid yet: {period}"));
         }
@@ -387,7 +387,12 @@ impl Certificate {
 
     /// `pkiutil.VerifyCertChain`: this certificate chains through `intermediates` to `root`, and
     /// every certificate on the path is valid at `now`.
-    pub fn verify_chain(&self, intermediates: &[Certificate], root: &Certificate, now: OffsetDateTime) -> std::result::Result<(), String> {
+    pub fn verify_chain(
+        &self,
+        intermediates: &[Certificate],
+        root: &Certificate,
+        now: OffsetDateTime,
+    ) -> std::result::Result<(), String> {
         let mut current = self;
         for _ in 0..=intermediates.len() {
             check_time(current, now)?;
@@ -485,7 +490,10 @@ pub struct CertAndKey {
 /// Go's PrintableString test used when marshalling strings (`*` and `&` rejected).
 fn is_printable(s: &str) -> bool {
     s.bytes().all(|b| {
-        b.is_ascii_alphanumeric() || (b'\''..=b')').contains(&b) || (b'+'..=b'/').contains(&b) || b" :=?".contains(&b)
+        b.is_ascii_alphanumeric()
+            || (b'\''..=b')').contains(&b)
+            || (b'+'..=b'/').contains(&b)
+            || b" :=?".contains(&b)
     })
 }
 
@@ -554,7 +562,8 @@ fn san_value(alt: &AltNames) -> Vec<u8> {
 fn random_serial() -> Result<Vec<u8>> {
     loop {
         let mut b = [0u8; 8];
-        aws_lc_rs::rand::fill(&mut b).map_err(|_| PkiError::Crypto("unable to read random serial".to_string()))?;
+        aws_lc_rs::rand::fill(&mut b)
+            .map_err(|_| PkiError::Crypto("unable to read random serial".to_string()))?;
         let v = u64::from_be_bytes(b) & (u64::MAX >> 1);
         // Uniform in [0, MaxInt64-1), then + 1.
         if v < (i64::MAX as u64) - 1 {
@@ -575,7 +584,12 @@ struct Template<'a> {
 }
 
 /// Builds and signs a certificate like `x509.CreateCertificate(rand, tmpl, parent, pub, priv)`.
-fn create_certificate(t: &Template<'_>, subject_key: &PublicKey, parent: Option<&Certificate>, signer: &PrivateKey) -> Result<Certificate> {
+fn create_certificate(
+    t: &Template<'_>,
+    subject_key: &PublicKey,
+    parent: Option<&Certificate>,
+    signer: &PrivateKey,
+) -> Result<Certificate> {
     let serial = random_serial()?;
     let issuer = parent.map_or_else(|| t.subject.clone(), |p| p.raw_subject.clone());
     let mut exts: Vec<Vec<u8>> = Vec::new();
@@ -638,7 +652,12 @@ pub fn new_self_signed_ca_cert(config: &CertConfig, key: &PrivateKey) -> Result<
 
 /// `pkiutil.NewSignedCert`: signs `key`'s public half with the CA. NotBefore defaults to the CA's
 /// NotBefore, NotAfter to NotBefore + 1 year; SANs are de-duplicated first.
-pub fn new_signed_cert(config: &CertConfig, key: &PublicKey, ca: &CertAndKey, is_ca: bool) -> Result<Certificate> {
+pub fn new_signed_cert(
+    config: &CertConfig,
+    key: &PublicKey,
+    ca: &CertAndKey,
+    is_ca: bool,
+) -> Result<Certificate> {
     if config.common_name.is_empty() {
         return Err(PkiError::InvalidConfig("must specify a CommonName".to_string()));
     }
@@ -672,12 +691,17 @@ fn check_ca_key(ca: &CertAndKey) -> Result<()> {
 }
 
 /// `pkiutil.NewCertAndKey`: a new key of `algorithm` and a certificate for it signed by `ca`.
-pub fn new_cert_and_key(ca: &CertAndKey, config: &CertConfig, algorithm: crate::KeyAlgorithm) -> Result<CertAndKey> {
+pub fn new_cert_and_key(
+    ca: &CertAndKey,
+    config: &CertConfig,
+    algorithm: crate::KeyAlgorithm,
+) -> Result<CertAndKey> {
     if config.usages.is_empty() {
         return Err(PkiError::InvalidConfig("must specify at least one ExtKeyUsage".to_string()));
     }
     let key = PrivateKey::generate(algorithm).map_err(|e| e.context("unable to create private key"))?;
-    let cert = new_signed_cert(config, &key.public_key(), ca, false).map_err(|e| e.context("unable to sign certificate"))?;
+    let cert = new_signed_cert(config, &key.public_key(), ca, false)
+        .map_err(|e| e.context("unable to sign certificate"))?;
     Ok(CertAndKey { cert, key })
 }
 
@@ -685,7 +709,8 @@ pub fn new_cert_and_key(ca: &CertAndKey, config: &CertConfig, algorithm: crate::
 pub fn new_certificate_authority(config: &CertConfig, algorithm: crate::KeyAlgorithm) -> Result<CertAndKey> {
     let key = PrivateKey::generate(algorithm)
         .map_err(|e| e.context("unable to create private key while generating CA certificate"))?;
-    let cert = new_self_signed_ca_cert(config, &key).map_err(|e| e.context("unable to create self-signed CA certificate"))?;
+    let cert = new_self_signed_ca_cert(config, &key)
+        .map_err(|e| e.context("unable to create self-signed CA certificate"))?;
     Ok(CertAndKey { cert, key })
 }
 
@@ -707,7 +732,10 @@ mod tests {
         // O before CN, both PrintableString (':' is printable).
         let hexed = hex::encode(&s);
         assert!(hexed.contains(&hex::encode(b"kubeadm:cluster-admins")));
-        let (_, name) = <x509_parser::x509::X509Name as x509_parser::prelude::FromDer<x509_parser::error::X509Error>>::from_der(&s).unwrap();
+        let (_, name) = <x509_parser::x509::X509Name as x509_parser::prelude::FromDer<
+            x509_parser::error::X509Error,
+        >>::from_der(&s)
+        .unwrap();
         assert_eq!(name.to_string(), "O=kubeadm:cluster-admins, CN=kubernetes-admin");
         assert!(is_printable("system:node:worker-1"));
         assert!(!is_printable("a_b"));

@@ -16,10 +16,16 @@ use kubeadm_api::OutFile;
 use rayon::prelude::*;
 use time::OffsetDateTime;
 
-use crate::cert::{new_certificate_authority, new_self_signed_ca_cert, new_signed_cert, AltNames, CertAndKey, CertConfig, Certificate, ExtKeyUsage};
+use crate::cert::{
+    AltNames, CertAndKey, CertConfig, Certificate, ExtKeyUsage, new_certificate_authority,
+    new_self_signed_ca_cert, new_signed_cert,
+};
 use crate::error::{PkiError, Result};
 use crate::keys::{KeyAlgorithm, PrivateKey, PublicKey};
-use crate::{cert_path, key_path, load_ca, load_cert, load_cert_chain, load_key, pub_path, CERT_FILE_MODE, KEY_FILE_MODE};
+use crate::{
+    CERT_FILE_MODE, KEY_FILE_MODE, cert_path, key_path, load_ca, load_cert, load_cert_chain, load_key,
+    pub_path,
+};
 
 /// Base name of the service account key pair.
 pub const SA_BASE_NAME: &str = "sa";
@@ -62,16 +68,106 @@ const SERVER_CLIENT: &[ExtKeyUsage] = &[ExtKeyUsage::ServerAuth, ExtKeyUsage::Cl
 const CLIENT: &[ExtKeyUsage] = &[ExtKeyUsage::ClientAuth];
 
 static CERT_LIST: [CertSpec; 10] = [
-    CertSpec { name: "ca", long_name: "self-signed Kubernetes CA to provision identities for other Kubernetes components", base_name: "ca", ca_name: None, common_name: Some("kubernetes"), organization: &[], usages: &[], sans: SanKind::None },
-    CertSpec { name: "apiserver", long_name: "certificate for serving the Kubernetes API", base_name: "apiserver", ca_name: Some("ca"), common_name: Some("kube-apiserver"), organization: &[], usages: &[ExtKeyUsage::ServerAuth], sans: SanKind::ApiServer },
-    CertSpec { name: "apiserver-kubelet-client", long_name: "certificate for the API server to connect to kubelet", base_name: "apiserver-kubelet-client", ca_name: Some("ca"), common_name: Some("kube-apiserver-kubelet-client"), organization: &[], usages: CLIENT, sans: SanKind::None },
-    CertSpec { name: "front-proxy-ca", long_name: "self-signed CA to provision identities for front proxy", base_name: "front-proxy-ca", ca_name: None, common_name: Some("front-proxy-ca"), organization: &[], usages: &[], sans: SanKind::None },
-    CertSpec { name: "front-proxy-client", long_name: "certificate for the front proxy client", base_name: "front-proxy-client", ca_name: Some("front-proxy-ca"), common_name: Some("front-proxy-client"), organization: &[], usages: CLIENT, sans: SanKind::None },
-    CertSpec { name: "etcd-ca", long_name: "self-signed CA to provision identities for etcd", base_name: "etcd/ca", ca_name: None, common_name: Some("etcd-ca"), organization: &[], usages: &[], sans: SanKind::None },
-    CertSpec { name: "etcd-server", long_name: "certificate for serving etcd", base_name: "etcd/server", ca_name: Some("etcd-ca"), common_name: None, organization: &[], usages: SERVER_CLIENT, sans: SanKind::EtcdServer },
-    CertSpec { name: "etcd-peer", long_name: "certificate for etcd nodes to communicate with each other", base_name: "etcd/peer", ca_name: Some("etcd-ca"), common_name: None, organization: &[], usages: SERVER_CLIENT, sans: SanKind::EtcdPeer },
-    CertSpec { name: "etcd-healthcheck-client", long_name: "certificate for liveness probes to healthcheck etcd", base_name: "etcd/healthcheck-client", ca_name: Some("etcd-ca"), common_name: Some("kube-etcd-healthcheck-client"), organization: &[], usages: CLIENT, sans: SanKind::None },
-    CertSpec { name: "apiserver-etcd-client", long_name: "certificate the apiserver uses to access etcd", base_name: "apiserver-etcd-client", ca_name: Some("etcd-ca"), common_name: Some("kube-apiserver-etcd-client"), organization: &[], usages: CLIENT, sans: SanKind::None },
+    CertSpec {
+        name: "ca",
+        long_name: "self-signed Kubernetes CA to provision identities for other Kubernetes components",
+        base_name: "ca",
+        ca_name: None,
+        common_name: Some("kubernetes"),
+        organization: &[],
+        usages: &[],
+        sans: SanKind::None,
+    },
+    CertSpec {
+        name: "apiserver",
+        long_name: "certificate for serving the Kubernetes API",
+        base_name: "apiserver",
+        ca_name: Some("ca"),
+        common_name: Some("kube-apiserver"),
+        organization: &[],
+        usages: &[ExtKeyUsage::ServerAuth],
+        sans: SanKind::ApiServer,
+    },
+    CertSpec {
+        name: "apiserver-kubelet-client",
+        long_name: "certificate for the API server to connect to kubelet",
+        base_name: "apiserver-kubelet-client",
+        ca_name: Some("ca"),
+        common_name: Some("kube-apiserver-kubelet-client"),
+        organization: &[],
+        usages: CLIENT,
+        sans: SanKind::None,
+    },
+    CertSpec {
+        name: "front-proxy-ca",
+        long_name: "self-signed CA to provision identities for front proxy",
+        base_name: "front-proxy-ca",
+        ca_name: None,
+        common_name: Some("front-proxy-ca"),
+        organization: &[],
+        usages: &[],
+        sans: SanKind::None,
+    },
+    CertSpec {
+        name: "front-proxy-client",
+        long_name: "certificate for the front proxy client",
+        base_name: "front-proxy-client",
+        ca_name: Some("front-proxy-ca"),
+        common_name: Some("front-proxy-client"),
+        organization: &[],
+        usages: CLIENT,
+        sans: SanKind::None,
+    },
+    CertSpec {
+        name: "etcd-ca",
+        long_name: "self-signed CA to provision identities for etcd",
+        base_name: "etcd/ca",
+        ca_name: None,
+        common_name: Some("etcd-ca"),
+        organization: &[],
+        usages: &[],
+        sans: SanKind::None,
+    },
+    CertSpec {
+        name: "etcd-server",
+        long_name: "certificate for serving etcd",
+        base_name: "etcd/server",
+        ca_name: Some("etcd-ca"),
+        common_name: None,
+        organization: &[],
+        usages: SERVER_CLIENT,
+        sans: SanKind::EtcdServer,
+    },
+    CertSpec {
+        name: "etcd-peer",
+        long_name: "certificate for etcd nodes to communicate with each other",
+        base_name: "etcd/peer",
+        ca_name: Some("etcd-ca"),
+        common_name: None,
+        organization: &[],
+        usages: SERVER_CLIENT,
+        sans: SanKind::EtcdPeer,
+    },
+    CertSpec {
+        name: "etcd-healthcheck-client",
+        long_name: "certificate for liveness probes to healthcheck etcd",
+        base_name: "etcd/healthcheck-client",
+        ca_name: Some("etcd-ca"),
+        common_name: Some("kube-etcd-healthcheck-client"),
+        organization: &[],
+        usages: CLIENT,
+        sans: SanKind::None,
+    },
+    CertSpec {
+        name: "apiserver-etcd-client",
+        long_name: "certificate the apiserver uses to access etcd",
+        base_name: "apiserver-etcd-client",
+        ca_name: Some("etcd-ca"),
+        common_name: Some("kube-apiserver-etcd-client"),
+        organization: &[],
+        usages: CLIENT,
+        sans: SanKind::None,
+    },
 ];
 
 /// `GetDefaultCertList`: all ten certificates in upstream's (phase) order.
@@ -126,7 +222,11 @@ pub struct CertInputs {
 
 impl CertInputs {
     /// Inputs with upstream defaults (service subnet 10.96.0.0/12, cluster.local, RSA-2048, 1y/10y).
-    pub fn new(cert_dir: impl Into<PathBuf>, node_name: impl Into<String>, advertise_address: IpAddr) -> Self {
+    pub fn new(
+        cert_dir: impl Into<PathBuf>,
+        node_name: impl Into<String>,
+        advertise_address: IpAddr,
+    ) -> Self {
         Self {
             cert_dir: cert_dir.into(),
             write_dir: None,
@@ -163,7 +263,8 @@ impl CertInputs {
             d.map_or(default, |d| time::Duration::nanoseconds(d.0))
         };
         let local = cluster.etcd.local.as_ref();
-        let mut inputs = Self::new(&cluster.certificates_dir, init.node_registration.name.clone(), advertise_address);
+        let mut inputs =
+            Self::new(&cluster.certificates_dir, init.node_registration.name.clone(), advertise_address);
         inputs.control_plane_endpoint =
             Some(cluster.control_plane_endpoint.clone()).filter(|c| !c.is_empty());
         inputs.service_subnet = cluster.networking.service_subnet.clone();
@@ -314,8 +415,9 @@ pub fn api_server_alt_names(inputs: &CertInputs, warnings: &mut Vec<String>) -> 
     }
     let mut alt = AltNames { dns_names: dns, ips: vec![vip, inputs.advertise_address] };
     if let Some(cpe) = inputs.control_plane_endpoint.as_deref().filter(|c| !c.is_empty()) {
-        let (host, _) = parse_host_port(cpe)
-            .map_err(|e| e.context(format!("error parsing cluster controlPlaneEndpoint {}", go_quote(cpe))))?;
+        let (host, _) = parse_host_port(cpe).map_err(|e| {
+            e.context(format!("error parsing cluster controlPlaneEndpoint {}", go_quote(cpe)))
+        })?;
         match host.parse::<IpAddr>() {
             Ok(ip) => alt.ips.push(ip),
             Err(_) => alt.dns_names.push(host),
@@ -334,7 +436,11 @@ pub fn etcd_alt_names(inputs: &CertInputs, peer: bool, warnings: &mut Vec<String
     dns.push("localhost".to_string());
     let mut alt = AltNames {
         dns_names: dns,
-        ips: vec![inputs.advertise_address, IpAddr::from([127, 0, 0, 1]), IpAddr::from(std::net::Ipv6Addr::LOCALHOST)],
+        ips: vec![
+            inputs.advertise_address,
+            IpAddr::from([127, 0, 0, 1]),
+            IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+        ],
     };
     if !inputs.external_etcd {
         if peer {
@@ -388,7 +494,13 @@ fn cert_or_key_exist(dir: &Path, base: &str) -> bool {
 }
 
 /// `CheckCertificatePeriodValidity` (warning only, once per name).
-fn check_period(seen: &mut Vec<String>, name: &str, cert: &Certificate, now: OffsetDateTime, out: &mut PkiOutput) {
+fn check_period(
+    seen: &mut Vec<String>,
+    name: &str,
+    cert: &Certificate,
+    now: OffsetDateTime,
+    out: &mut PkiOutput,
+) {
     if seen.iter().any(|s| s == name) {
         return;
     }
@@ -414,7 +526,10 @@ pub struct CertsRunner<'a> {
 
 impl std::fmt::Debug for CertsRunner<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CertsRunner").field("inputs", &self.inputs).field("external_ca", &self.external_ca).finish_non_exhaustive()
+        f.debug_struct("CertsRunner")
+            .field("inputs", &self.inputs)
+            .field("external_ca", &self.external_ca)
+            .finish_non_exhaustive()
     }
 }
 
@@ -422,7 +537,14 @@ impl<'a> CertsRunner<'a> {
     /// A runner; detects external-CA mode (ca.crt without ca.key) as init does.
     pub fn new(inputs: &'a CertInputs) -> Self {
         let external_ca = using_external_ca(&inputs.cert_dir).external;
-        Self { inputs, cas: HashMap::new(), key_pool: HashMap::new(), period_checked: Vec::new(), external_ca, now: OffsetDateTime::now_utc() }
+        Self {
+            inputs,
+            cas: HashMap::new(),
+            key_pool: HashMap::new(),
+            period_checked: Vec::new(),
+            external_ca,
+            now: OffsetDateTime::now_utc(),
+        }
     }
 
     /// True when ca.crt exists without ca.key.
@@ -444,7 +566,8 @@ impl<'a> CertsRunner<'a> {
             self.run_sa(&mut out)?;
             return Ok(out);
         }
-        let spec = cert_spec(name).ok_or_else(|| PkiError::InvalidConfig(format!("unknown certificate {name:?}")))?;
+        let spec = cert_spec(name)
+            .ok_or_else(|| PkiError::InvalidConfig(format!("unknown certificate {name:?}")))?;
         if spec.is_ca() {
             self.run_ca(spec, &mut out)?;
         } else {
@@ -481,7 +604,8 @@ impl<'a> CertsRunner<'a> {
         }
         needed.retain(|n| !self.key_pool.contains_key(n));
         let alg = self.inputs.algorithm;
-        let keys: Vec<(String, Result<PrivateKey>)> = needed.into_par_iter().map(|n| (n, PrivateKey::generate(alg))).collect();
+        let keys: Vec<(String, Result<PrivateKey>)> =
+            needed.into_par_iter().map(|n| (n, PrivateKey::generate(alg))).collect();
         for (n, k) in keys {
             // A failed pre-generation is retried (and reported) when the key is needed.
             if let Ok(k) = k {
@@ -501,11 +625,21 @@ impl<'a> CertsRunner<'a> {
             check_period(&mut self.period_checked, base, &cert, self.now, out);
             let dry = inputs.dry_run();
             if dry {
-                out.files.push(copy_file(&cert_path(&inputs.cert_dir, base), &cert_path(inputs.write_dir(), base), CERT_FILE_MODE, false)?);
+                out.files.push(copy_file(
+                    &cert_path(&inputs.cert_dir, base),
+                    &cert_path(inputs.write_dir(), base),
+                    CERT_FILE_MODE,
+                    false,
+                )?);
             }
             if let Ok(key) = load_key(&inputs.cert_dir, base) {
                 if dry {
-                    out.files.push(copy_file(&key_path(&inputs.cert_dir, base), &key_path(inputs.write_dir(), base), KEY_FILE_MODE, true)?);
+                    out.files.push(copy_file(
+                        &key_path(&inputs.cert_dir, base),
+                        &key_path(inputs.write_dir(), base),
+                        KEY_FILE_MODE,
+                        true,
+                    )?);
                 }
                 out.msg(format!("[certs] Using existing {base} certificate authority"));
                 self.cas.insert(spec.name, CertAndKey { cert, key });
@@ -516,12 +650,16 @@ impl<'a> CertsRunner<'a> {
         }
         // CreateCACertAndKeyFiles
         let config = spec.config(inputs, &mut out.warnings)?;
-        let key = self.take_key(base).map_err(|e| e.context("unable to create private key while generating CA certificate"))?;
-        let cert = new_self_signed_ca_cert(&config, &key).map_err(|e| e.context("unable to create self-signed CA certificate"))?;
+        let key = self
+            .take_key(base)
+            .map_err(|e| e.context("unable to create private key while generating CA certificate"))?;
+        let cert = new_self_signed_ca_cert(&config, &key)
+            .map_err(|e| e.context("unable to create self-signed CA certificate"))?;
         let ca = CertAndKey { cert, key };
         let wdir = inputs.write_dir();
         if cert_or_key_exist(wdir, base) {
-            let existing = crate::load_cert_and_key(wdir, base).map_err(|e| e.context(format!("failure loading {base} certificate")))?;
+            let existing = crate::load_cert_and_key(wdir, base)
+                .map_err(|e| e.context(format!("failure loading {base} certificate")))?;
             check_period(&mut self.period_checked, base, &existing.cert, self.now, out);
             if !existing.cert.is_ca() {
                 return Err(PkiError::NotCa { name: base.to_string() });
@@ -546,7 +684,9 @@ impl<'a> CertsRunner<'a> {
     fn run_cert(&mut self, spec: &'static CertSpec, out: &mut PkiOutput) -> Result<()> {
         let inputs = self.inputs;
         let base = spec.base_name;
-        let ca_spec = spec.ca_name.and_then(cert_spec).ok_or_else(|| PkiError::InvalidConfig(format!("certificate {:?} references unknown CA", spec.name)))?;
+        let ca_spec = spec.ca_name.and_then(cert_spec).ok_or_else(|| {
+            PkiError::InvalidConfig(format!("certificate {:?} references unknown CA", spec.name))
+        })?;
         if inputs.external_etcd && spec.ca_name == Some("etcd-ca") {
             out.msg(format!("[certs] External etcd mode: Skipping {base} certificate generation"));
             return Ok(());
@@ -557,10 +697,12 @@ impl<'a> CertsRunner<'a> {
                 .ca_cert_for_check(ca_spec)
                 .map_err(|e| e.context(format!("couldn't load CA certificate {}", ca_spec.name)))?;
             check_period(&mut self.period_checked, ca_spec.base_name, &ca_cert, self.now, out);
-            cert.verify_chain(&intermediates, &ca_cert, self.now).map_err(|reason| PkiError::PhaseNotSignedByCa {
-                name: base.to_string(),
-                ca: ca_spec.base_name.to_string(),
-                reason,
+            cert.verify_chain(&intermediates, &ca_cert, self.now).map_err(|reason| {
+                PkiError::PhaseNotSignedByCa {
+                    name: base.to_string(),
+                    ca: ca_spec.base_name.to_string(),
+                    reason,
+                }
             })?;
             out.msg(format!("[certs] Using existing {base} certificate and key on disk"));
             return Ok(());
@@ -572,14 +714,29 @@ impl<'a> CertsRunner<'a> {
             check_period(&mut self.period_checked, ca_spec.base_name, &ca.cert, self.now, out);
             self.cas.insert(ca_spec.name, ca);
         }
-        let config = spec.config(inputs, &mut out.warnings).map_err(|e| e.context(format!("couldn't create {} certificate", go_quote(spec.name))))?;
+        let config = spec
+            .config(inputs, &mut out.warnings)
+            .map_err(|e| e.context(format!("couldn't create {} certificate", go_quote(spec.name))))?;
         let key = self.take_key(base).map_err(|e| e.context("unable to create private key"))?;
-        let ca = self.cas.get(ca_spec.name).ok_or_else(|| PkiError::InvalidConfig(format!("CA {} not loaded", ca_spec.name)))?;
-        let cert = new_signed_cert(&config, &key.public_key(), ca, false).map_err(|e| e.context("unable to sign certificate"))?;
+        let ca = self
+            .cas
+            .get(ca_spec.name)
+            .ok_or_else(|| PkiError::InvalidConfig(format!("CA {} not loaded", ca_spec.name)))?;
+        let cert = new_signed_cert(&config, &key.public_key(), ca, false)
+            .map_err(|e| e.context("unable to sign certificate"))?;
         let ca_cert = ca.cert.clone();
         let new = CertAndKey { cert, key };
-        write_certificate_files_if_not_exist(inputs.write_dir(), base, &ca_cert, &new, &config, &mut self.period_checked, self.now, out)
-            .map_err(|e| e.context(format!("failed to write or validate certificate {}", go_quote(spec.name))))
+        write_certificate_files_if_not_exist(
+            inputs.write_dir(),
+            base,
+            &ca_cert,
+            &new,
+            &config,
+            &mut self.period_checked,
+            self.now,
+            out,
+        )
+        .map_err(|e| e.context(format!("failed to write or validate certificate {}", go_quote(spec.name))))
     }
 
     fn run_sa(&mut self, out: &mut PkiOutput) -> Result<()> {
@@ -588,7 +745,12 @@ impl<'a> CertsRunner<'a> {
             return Ok(());
         }
         let key = self.key_pool.remove(SA_BASE_NAME);
-        create_service_account_key_and_public_key_files(self.inputs.write_dir(), self.inputs.algorithm, key, out)
+        create_service_account_key_and_public_key_files(
+            self.inputs.write_dir(),
+            self.inputs.algorithm,
+            key,
+            out,
+        )
     }
 }
 
@@ -611,7 +773,8 @@ fn write_certificate_files_if_not_exist(
 ) -> Result<()> {
     if cert_or_key_exist(dir, base) {
         load_key(dir, base).map_err(|e| e.context(format!("failure loading {base} key")))?;
-        let (cert, intermediates) = load_cert_chain(dir, base).map_err(|e| e.context(format!("failure loading {base} certificate")))?;
+        let (cert, intermediates) = load_cert_chain(dir, base)
+            .map_err(|e| e.context(format!("failure loading {base} certificate")))?;
         check_period(seen, base, &cert, now, out);
         if cert.verify_chain(&intermediates, signing_cert, now).is_err() {
             return Err(PkiError::NotSignedByCa { name: base.to_string(), reason: None });
@@ -635,9 +798,15 @@ fn write_certificate_files_if_not_exist(
 
 /// `validateCertificateWithConfig`: the certificate covers every configured SAN.
 fn validate_certificate_with_config(cert: &Certificate, base: &str, config: &CertConfig) -> Result<()> {
-    let hosts = config.alt_names.dns_names.iter().cloned().chain(config.alt_names.ips.iter().map(crate::cert::go_ip_string));
+    let hosts = config
+        .alt_names
+        .dns_names
+        .iter()
+        .cloned()
+        .chain(config.alt_names.ips.iter().map(crate::cert::go_ip_string));
     for host in hosts {
-        cert.verify_hostname(&host).map_err(|reason| PkiError::InvalidCertificate { name: base.to_string(), reason })?;
+        cert.verify_hostname(&host)
+            .map_err(|reason| PkiError::InvalidCertificate { name: base.to_string(), reason })?;
     }
     Ok(())
 }
@@ -658,13 +827,16 @@ pub fn create_service_account_key_and_public_key_files(
                     out.msg(format!("[certs] Using the existing {} key", go_quote(SA_BASE_NAME)));
                     Ok(())
                 }
-                Err(e) => Err(PkiError::Decode(format!("error reading private key file {}: {e}", path.display()))
-                    .context("file sa.key existed but it could not be loaded properly")),
+                Err(e) => {
+                    Err(PkiError::Decode(format!("error reading private key file {}: {e}", path.display()))
+                        .context("file sa.key existed but it could not be loaded properly"))
+                }
             };
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(source) => {
-            return Err(PkiError::Io { path: path.clone(), source }.context("file sa.key existed but it could not be loaded properly"));
+            return Err(PkiError::Io { path: path.clone(), source }
+                .context("file sa.key existed but it could not be loaded properly"));
         }
     }
     let key = match pregenerated {
@@ -673,7 +845,11 @@ pub fn create_service_account_key_and_public_key_files(
     };
     out.msg(format!("[certs] Generating {} key and public key", go_quote(SA_BASE_NAME)));
     out.files.push(OutFile::secret(path, key.to_pem()?.into_bytes(), KEY_FILE_MODE));
-    out.files.push(OutFile::public(pub_path(dir, SA_BASE_NAME), key.public_key().to_pem().into_bytes(), KEY_FILE_MODE));
+    out.files.push(OutFile::public(
+        pub_path(dir, SA_BASE_NAME),
+        key.public_key().to_pem().into_bytes(),
+        KEY_FILE_MODE,
+    ));
     Ok(())
 }
 
@@ -711,7 +887,10 @@ pub fn create_pki_assets(inputs: &CertInputs) -> Result<PkiOutput> {
             Ok(cert) => {
                 check_period(&mut seen, base, &cert, now, &mut out);
                 if !cert.is_ca() {
-                    return Err(wrap(PkiError::InvalidConfig(format!("certificate {} is not a CA", go_quote(ca_spec.name)))));
+                    return Err(wrap(PkiError::InvalidConfig(format!(
+                        "certificate {} is not a CA",
+                        go_quote(ca_spec.name)
+                    ))));
                 }
                 match load_key(dir, base) {
                     Ok(key) => CertAndKey { cert, key },
@@ -731,11 +910,15 @@ pub fn create_pki_assets(inputs: &CertInputs) -> Result<PkiOutput> {
             }
             Err(_) => {
                 let config = ca_spec.config(inputs, &mut out.warnings).map_err(wrap)?;
-                let key = take(base).map_err(|e| wrap(e.context("unable to create private key while generating CA certificate")))?;
-                let cert = new_self_signed_ca_cert(&config, &key).map_err(|e| wrap(e.context("unable to create self-signed CA certificate")))?;
+                let key = take(base).map_err(|e| {
+                    wrap(e.context("unable to create private key while generating CA certificate"))
+                })?;
+                let cert = new_self_signed_ca_cert(&config, &key)
+                    .map_err(|e| wrap(e.context("unable to create self-signed CA certificate")))?;
                 let ca = CertAndKey { cert, key };
                 if cert_or_key_exist(dir, base) {
-                    let existing = crate::load_cert_and_key(dir, base).map_err(|e| wrap(e.context(format!("failure loading {base} certificate"))))?;
+                    let existing = crate::load_cert_and_key(dir, base)
+                        .map_err(|e| wrap(e.context(format!("failure loading {base} certificate"))))?;
                     if !existing.cert.is_ca() {
                         return Err(wrap(PkiError::NotCa { name: base.to_string() }));
                     }
@@ -749,15 +932,32 @@ pub fn create_pki_assets(inputs: &CertInputs) -> Result<PkiOutput> {
             }
         };
         for leaf in leaves {
-            let config = leaf.config(inputs, &mut out.warnings).map_err(|e| wrap(e.context(format!("couldn't create {} certificate", go_quote(leaf.name)))))?;
+            let config = leaf.config(inputs, &mut out.warnings).map_err(|e| {
+                wrap(e.context(format!("couldn't create {} certificate", go_quote(leaf.name))))
+            })?;
             let key = take(leaf.base_name).map_err(|e| wrap(e.context("unable to create private key")))?;
-            let cert = new_signed_cert(&config, &key.public_key(), &ca, false).map_err(|e| wrap(e.context("unable to sign certificate")))?;
+            let cert = new_signed_cert(&config, &key.public_key(), &ca, false)
+                .map_err(|e| wrap(e.context("unable to sign certificate")))?;
             let new = CertAndKey { cert, key };
-            write_certificate_files_if_not_exist(dir, leaf.base_name, &ca.cert, &new, &config, &mut seen, now, &mut out)
-                .map_err(|e| wrap(e.context(format!("failed to write or validate certificate {}", go_quote(leaf.name)))))?;
+            write_certificate_files_if_not_exist(
+                dir,
+                leaf.base_name,
+                &ca.cert,
+                &new,
+                &config,
+                &mut seen,
+                now,
+                &mut out,
+            )
+            .map_err(|e| {
+                wrap(e.context(format!("failed to write or validate certificate {}", go_quote(leaf.name))))
+            })?;
         }
     }
-    out.msg(format!("[certs] Valid certificates and keys now exist in {}", go_quote(&dir.display().to_string())));
+    out.msg(format!(
+        "[certs] Valid certificates and keys now exist in {}",
+        go_quote(&dir.display().to_string())
+    ));
     create_service_account_key_and_public_key_files(dir, inputs.algorithm, None, &mut out)?;
     Ok(out)
 }
@@ -773,7 +973,8 @@ fn validate_signed_cert_with_ca(
     out: &mut PkiOutput,
 ) -> Result<()> {
     load_key(dir, base).map_err(|e| e.context(format!("failure loading key for {base}")))?;
-    let (cert, intermediates) = load_cert_chain(dir, base).map_err(|e| e.context(format!("failure loading certificate for {ux_name}")))?;
+    let (cert, intermediates) = load_cert_chain(dir, base)
+        .map_err(|e| e.context(format!("failure loading certificate for {ux_name}")))?;
     check_period(seen, ux_name, &cert, now, out);
     cert.verify_chain(&intermediates, ca, now)
         .map_err(|reason| PkiError::NotSignedByCa { name: ux_name.to_string(), reason: Some(reason) })
@@ -792,7 +993,8 @@ pub struct ExternalCaCheck {
 }
 
 fn validate_ca_cert(dir: &Path, base: &str, ux: &str) -> Result<Certificate> {
-    let cert = load_cert(dir, base).map_err(|e| e.context(format!("failure loading certificate for {ux}")))?;
+    let cert =
+        load_cert(dir, base).map_err(|e| e.context(format!("failure loading certificate for {ux}")))?;
     if !cert.is_ca() {
         return Err(PkiError::NotCa { name: ux.to_string() });
     }
@@ -821,12 +1023,22 @@ fn external_check(dir: &Path, ca_base: &str, ca_ux: &str, leaves: &[(&str, &str)
 /// `UsingExternalCA`: ca.crt present without ca.key; then apiserver and apiserver-kubelet-client
 /// must exist (with keys) and be signed by it.
 pub fn using_external_ca(cert_dir: &Path) -> ExternalCaCheck {
-    external_check(cert_dir, "ca", "CA", &[("apiserver", "API server"), ("apiserver-kubelet-client", "API server kubelet client")])
+    external_check(
+        cert_dir,
+        "ca",
+        "CA",
+        &[("apiserver", "API server"), ("apiserver-kubelet-client", "API server kubelet client")],
+    )
 }
 
 /// `UsingExternalFrontProxyCA`.
 pub fn using_external_front_proxy_ca(cert_dir: &Path) -> ExternalCaCheck {
-    external_check(cert_dir, "front-proxy-ca", "front-proxy CA", &[("front-proxy-client", "front-proxy client")])
+    external_check(
+        cert_dir,
+        "front-proxy-ca",
+        "front-proxy CA",
+        &[("front-proxy-client", "front-proxy client")],
+    )
 }
 
 /// `UsingExternalEtcdCA`.
@@ -846,7 +1058,10 @@ pub fn using_external_etcd_ca(cert_dir: &Path) -> ExternalCaCheck {
 
 /// `SharedCertificateExists` (join --control-plane preflight): ca, sa, front-proxy-ca and (local
 /// etcd) etcd/ca exist; missing CA keys only produce warnings (returned second).
-pub fn shared_certificate_exists(cert_dir: &Path, external_etcd: bool) -> (std::result::Result<(), Vec<PkiError>>, Vec<String>) {
+pub fn shared_certificate_exists(
+    cert_dir: &Path,
+    external_etcd: bool,
+) -> (std::result::Result<(), Vec<PkiError>>, Vec<String>) {
     let mut errs = Vec::new();
     let mut warnings = Vec::new();
     let mut cas = vec![("ca", "CA"), ("front-proxy-ca", "front-proxy CA")];
@@ -880,7 +1095,8 @@ pub fn validate_private_public_key(dir: &Path, base: &str) -> Result<(PrivateKey
         path: pp.clone(),
         source: Box::new(PkiError::Io { path: pp.clone(), source }),
     })?;
-    let pubs = PublicKey::all_from_pem(&data).map_err(|e| PkiError::PublicKeyFile { path: pp.clone(), source: Box::new(e) })?;
+    let pubs = PublicKey::all_from_pem(&data)
+        .map_err(|e| PkiError::PublicKeyFile { path: pp.clone(), source: Box::new(e) })?;
     let kind = if key.is_rsa() { "RSA" } else { "ECDSA" };
     let first = pubs.into_iter().next().ok_or_else(|| PkiError::Decode("no public key".to_string()))?;
     if first.kind() != kind {

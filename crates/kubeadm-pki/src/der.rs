@@ -116,14 +116,8 @@ fn push_base128(out: &mut Vec<u8>, mut v: u64) {
 pub(crate) fn time(t: OffsetDateTime) -> Vec<u8> {
     let t = t.to_offset(time::UtcOffset::UTC);
     let year = t.year();
-    let rest = format!(
-        "{:02}{:02}{:02}{:02}{:02}Z",
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    );
+    let rest =
+        format!("{:02}{:02}{:02}{:02}{:02}Z", u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second());
     if (1950..2050).contains(&year) {
         tlv(TAG_UTC_TIME, format!("{:02}{rest}", year % 100).as_bytes())
     } else {

@@ -160,7 +160,8 @@ impl PrivateKey {
             }
             KeyAlgorithm::EcdsaP256 | KeyAlgorithm::EcdsaP384 => {
                 let curve = if algorithm == KeyAlgorithm::EcdsaP256 { Curve::P256 } else { Curve::P384 };
-                let pair = EcdsaKeyPair::generate(curve.signing_alg()).map_err(|_| crypto(algorithm.as_str()))?;
+                let pair =
+                    EcdsaKeyPair::generate(curve.signing_alg()).map_err(|_| crypto(algorithm.as_str()))?;
                 KeyInner::Ec { pair, curve }
             }
         };
@@ -232,7 +233,9 @@ impl PrivateKey {
         for (tag, body) in &blocks {
             let parsed = match tag.as_str() {
                 EC_PRIVATE_KEY_BLOCK => Self::from_ec_der(body),
-                RSA_PRIVATE_KEY_BLOCK => RsaKeyPair::from_der(body).ok().map(|k| Self { inner: KeyInner::Rsa(k) }),
+                RSA_PRIVATE_KEY_BLOCK => {
+                    RsaKeyPair::from_der(body).ok().map(|k| Self { inner: KeyInner::Rsa(k) })
+                }
                 PRIVATE_KEY_BLOCK => match Self::from_pkcs8(body) {
                     Ok(k) => Some(k),
                     Err(is_other_type) => {
@@ -281,7 +284,9 @@ impl PrivateKey {
     pub fn public_key(&self) -> PublicKey {
         match &self.inner {
             KeyInner::Rsa(k) => PublicKey::Rsa { pkcs1: k.public_key().as_ref().to_vec() },
-            KeyInner::Ec { pair, curve } => PublicKey::Ec { point: pair.public_key().as_ref().to_vec(), curve: *curve },
+            KeyInner::Ec { pair, curve } => {
+                PublicKey::Ec { point: pair.public_key().as_ref().to_vec(), curve: *curve }
+            }
         }
     }
 
@@ -298,7 +303,8 @@ impl PrivateKey {
     /// Signs `msg`; see [`PrivateKey::signature_algorithm_der`] for the algorithm.
     pub(crate) fn sign(&self, msg: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
         let rng = SystemRandom::new();
-        let fail = || PkiError::Crypto("x509: signature over certificate returned by signer is invalid".to_string());
+        let fail =
+            || PkiError::Crypto("x509: signature over certificate returned by signer is invalid".to_string());
         match &self.inner {
             KeyInner::Rsa(k) => {
                 let mut sig = vec![0u8; k.public_modulus_len()];
@@ -405,7 +411,9 @@ impl PublicKey {
                         out.push(k);
                     }
                 }
-                RSA_PUBLIC_KEY_BLOCK if is_pkcs1_public_key(&body) => out.push(PublicKey::Rsa { pkcs1: body }),
+                RSA_PUBLIC_KEY_BLOCK if is_pkcs1_public_key(&body) => {
+                    out.push(PublicKey::Rsa { pkcs1: body })
+                }
                 EC_PRIVATE_KEY_BLOCK | RSA_PRIVATE_KEY_BLOCK | PRIVATE_KEY_BLOCK => {
                     let pem = crate::pem_encode(&tag, &body);
                     if let Ok(Some(k)) = PrivateKey::from_pem(pem.as_bytes()) {
@@ -416,7 +424,9 @@ impl PublicKey {
             }
         }
         if out.is_empty() {
-            return Err(PkiError::Decode("data does not contain any valid RSA or ECDSA public keys".to_string()));
+            return Err(PkiError::Decode(
+                "data does not contain any valid RSA or ECDSA public keys".to_string(),
+            ));
         }
         Ok(out)
     }
@@ -428,10 +438,18 @@ impl PublicKey {
             PublicKey::Rsa { .. } if is(OID_SHA256_WITH_RSA) => &signature::RSA_PKCS1_2048_8192_SHA256,
             PublicKey::Rsa { .. } if is(OID_SHA384_WITH_RSA) => &signature::RSA_PKCS1_2048_8192_SHA384,
             PublicKey::Rsa { .. } if is(OID_SHA512_WITH_RSA) => &signature::RSA_PKCS1_2048_8192_SHA512,
-            PublicKey::Ec { curve: Curve::P256, .. } if is(OID_ECDSA_SHA256) => &signature::ECDSA_P256_SHA256_ASN1,
-            PublicKey::Ec { curve: Curve::P256, .. } if is(OID_ECDSA_SHA384) => &signature::ECDSA_P256_SHA384_ASN1,
-            PublicKey::Ec { curve: Curve::P384, .. } if is(OID_ECDSA_SHA256) => &signature::ECDSA_P384_SHA256_ASN1,
-            PublicKey::Ec { curve: Curve::P384, .. } if is(OID_ECDSA_SHA384) => &signature::ECDSA_P384_SHA384_ASN1,
+            PublicKey::Ec { curve: Curve::P256, .. } if is(OID_ECDSA_SHA256) => {
+                &signature::ECDSA_P256_SHA256_ASN1
+            }
+            PublicKey::Ec { curve: Curve::P256, .. } if is(OID_ECDSA_SHA384) => {
+                &signature::ECDSA_P256_SHA384_ASN1
+            }
+            PublicKey::Ec { curve: Curve::P384, .. } if is(OID_ECDSA_SHA256) => {
+                &signature::ECDSA_P384_SHA256_ASN1
+            }
+            PublicKey::Ec { curve: Curve::P384, .. } if is(OID_ECDSA_SHA384) => {
+                &signature::ECDSA_P384_SHA384_ASN1
+            }
             _ => return Err("x509: cannot verify signature: algorithm unimplemented".to_string()),
         };
         UnparsedPublicKey::new(alg, self.raw())
@@ -467,7 +485,11 @@ mod tests {
             let key = PrivateKey::generate(alg).unwrap();
             assert_eq!(key.algorithm(), Some(alg));
             let pem = key.to_pem().unwrap();
-            let expected = if alg.is_rsa() { "-----BEGIN RSA PRIVATE KEY-----\n" } else { "-----BEGIN EC PRIVATE KEY-----\n" };
+            let expected = if alg.is_rsa() {
+                "-----BEGIN RSA PRIVATE KEY-----\n"
+            } else {
+                "-----BEGIN EC PRIVATE KEY-----\n"
+            };
             assert!(pem.starts_with(expected), "{alg}: {pem:.40}");
             let back = PrivateKey::from_pem(pem.as_bytes()).unwrap().unwrap();
             assert_eq!(back.public_key(), key.public_key());
@@ -476,7 +498,10 @@ mod tests {
             assert_eq!(PublicKey::all_from_pem(pub_pem.as_bytes()).unwrap(), vec![key.public_key()]);
             // x509-parser agrees on the SPKI.
             let spki_der = key.public_key().spki_der();
-            let (_, spki) = <x509_parser::x509::SubjectPublicKeyInfo as x509_parser::prelude::FromDer<x509_parser::error::X509Error>>::from_der(&spki_der).unwrap();
+            let (_, spki) = <x509_parser::x509::SubjectPublicKeyInfo as x509_parser::prelude::FromDer<
+                x509_parser::error::X509Error,
+            >>::from_der(&spki_der)
+            .unwrap();
             assert_eq!(&*spki.subject_public_key.data, key.public_key().raw());
         }
     }

@@ -19,13 +19,13 @@ pub mod keys;
 use std::path::{Path, PathBuf};
 
 pub use cert::{
-    new_cert_and_key, new_certificate_authority, new_self_signed_ca_cert, new_signed_cert, AltNames, CertAndKey, CertConfig,
-    Certificate, ExtKeyUsage,
+    AltNames, CertAndKey, CertConfig, Certificate, ExtKeyUsage, new_cert_and_key, new_certificate_authority,
+    new_self_signed_ca_cert, new_signed_cert,
 };
 pub use certs::{
-    certs_dir_message, create_pki_assets, default_cert_list, shared_certificate_exists, using_external_ca,
-    using_external_etcd_ca, using_external_front_proxy_ca, CertInputs, CertSpec, CertsRunner, ExternalCaCheck, PkiOutput,
-    SanKind,
+    CertInputs, CertSpec, CertsRunner, ExternalCaCheck, PkiOutput, SanKind, certs_dir_message,
+    create_pki_assets, default_cert_list, shared_certificate_exists, using_external_ca,
+    using_external_etcd_ca, using_external_front_proxy_ca,
 };
 pub use error::{PkiError, Result};
 pub use keys::{KeyAlgorithm, PrivateKey, PublicKey};
@@ -103,7 +103,9 @@ pub fn load_key_file(path: &Path) -> Result<PrivateKey> {
     match PrivateKey::from_pem(&data) {
         Ok(Some(k)) => Ok(k),
         Ok(None) => Err(PkiError::UnsupportedKeyType { path: path.to_path_buf() }),
-        Err(e) => Err(wrap(PkiError::Decode(format!("error reading private key file {}: {e}", path.display())))),
+        Err(e) => {
+            Err(wrap(PkiError::Decode(format!("error reading private key file {}: {e}", path.display()))))
+        }
     }
 }
 
@@ -123,7 +125,8 @@ pub fn load_ca(dir: &Path, base: &str) -> Result<CertAndKey> {
             dir.display()
         )));
     }
-    let ca = load_cert_and_key(dir, base).map_err(|e| e.context(format!("failure loading {base} certificate authority")))?;
+    let ca = load_cert_and_key(dir, base)
+        .map_err(|e| e.context(format!("failure loading {base} certificate authority")))?;
     if !ca.cert.is_ca() {
         return Err(PkiError::NotCertificateAuthority { name: base.to_string() });
     }
@@ -152,11 +155,16 @@ pub fn issue_client_cert_with_key(
     not_after: time::OffsetDateTime,
 ) -> Result<CertAndKey> {
     let config = client_cert_config(common_name, organizations, not_after);
-    let cert = cert::new_signed_cert(&config, &key.public_key(), ca, false).map_err(|e| e.context("unable to sign certificate"))?;
+    let cert = cert::new_signed_cert(&config, &key.public_key(), ca, false)
+        .map_err(|e| e.context("unable to sign certificate"))?;
     Ok(CertAndKey { cert, key })
 }
 
-fn client_cert_config(common_name: &str, organizations: &[String], not_after: time::OffsetDateTime) -> CertConfig {
+fn client_cert_config(
+    common_name: &str,
+    organizations: &[String],
+    not_after: time::OffsetDateTime,
+) -> CertConfig {
     CertConfig {
         common_name: common_name.to_string(),
         organization: organizations.to_vec(),

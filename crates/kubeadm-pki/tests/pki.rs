@@ -7,14 +7,15 @@ use std::path::Path;
 
 use kubeadm_api::OutFile;
 use kubeadm_pki::cert::key_usage;
-use kubeadm_pki::certs::{cert_spec, create_pki_assets, using_external_ca, CertInputs, CertsRunner};
+use kubeadm_pki::certs::{CertInputs, CertsRunner, cert_spec, create_pki_assets, using_external_ca};
 use kubeadm_pki::*;
 
 fn inputs(dir: &Path, alg: KeyAlgorithm) -> CertInputs {
     let mut i = CertInputs::new(dir, "cp-1", "192.168.10.5".parse().unwrap());
     i.algorithm = alg;
     i.control_plane_endpoint = Some("api.example.com:6443".to_string());
-    i.api_server_cert_sans = vec!["10.0.0.9".into(), "*.lb.example.com".into(), "Bad_Name".into(), "kubernetes".into()];
+    i.api_server_cert_sans =
+        vec!["10.0.0.9".into(), "*.lb.example.com".into(), "Bad_Name".into(), "kubernetes".into()];
     i.etcd_server_cert_sans = vec!["etcd.example.com".into()];
     i.etcd_peer_cert_sans = vec!["10.1.1.1".into()];
     i
@@ -81,7 +82,12 @@ fn certs_all_every_algorithm() {
         assert!(out.messages.contains(&r#"[certs] Generating "etcd/ca" certificate and key"#.to_string()));
         assert_eq!(out.messages.last().unwrap(), r#"[certs] Generating "sa" key and public key"#);
         assert_eq!(out.messages.len(), 10 + 3 + 1);
-        assert_eq!(out.warnings, vec!["[certificates] WARNING: 'Bad_Name' was not added to the 'apiserver' SAN, because it is not a valid IP or RFC-1123 compliant DNS entry"]);
+        assert_eq!(
+            out.warnings,
+            vec![
+                "[certificates] WARNING: 'Bad_Name' was not added to the 'apiserver' SAN, because it is not a valid IP or RFC-1123 compliant DNS entry"
+            ]
+        );
 
         // Keys.
         for b in ALL_BASES.iter().copied().chain(["sa"]) {
@@ -92,7 +98,11 @@ fn certs_all_every_algorithm() {
             let key = PrivateKey::from_pem(&f.data).unwrap().unwrap();
             assert_eq!(key.algorithm(), Some(alg));
             if b != "sa" {
-                assert_eq!(cert_of(&out.files, dir, b).public_key(), Some(&key.public_key()), "{b} key matches cert");
+                assert_eq!(
+                    cert_of(&out.files, dir, b).public_key(),
+                    Some(&key.public_key()),
+                    "{b} key matches cert"
+                );
             }
         }
         let sa_pub = out.files.iter().find(|f| f.path == dir.join("sa.pub")).unwrap();
@@ -106,13 +116,19 @@ fn certs_all_every_algorithm() {
             let expected_cn = spec.common_name.unwrap_or("cp-1");
             assert_eq!(c.common_name(), expected_cn);
             assert!(c.organization().is_empty());
-            assert_eq!(c.not_before().unix_timestamp(), (start - time::Duration::minutes(5)).unix_timestamp());
+            assert_eq!(
+                c.not_before().unix_timestamp(),
+                (start - time::Duration::minutes(5)).unix_timestamp()
+            );
             let validity = if spec.is_ca() { time::Duration::days(3650) } else { time::Duration::days(365) };
             assert_eq!(c.not_after().unix_timestamp(), (start + validity).unix_timestamp());
             assert!(!c.serial().is_empty() && c.serial().len() <= 8 && c.serial()[0] & 0x80 == 0);
             if spec.is_ca() {
                 assert!(c.is_ca());
-                assert_eq!(c.key_usage(), key_usage::DIGITAL_SIGNATURE | key_usage::KEY_ENCIPHERMENT | key_usage::CERT_SIGN);
+                assert_eq!(
+                    c.key_usage(),
+                    key_usage::DIGITAL_SIGNATURE | key_usage::KEY_ENCIPHERMENT | key_usage::CERT_SIGN
+                );
                 assert!(c.ext_key_usages().is_empty());
                 assert_eq!(c.alt_names().dns_names, vec![expected_cn.to_string()]);
                 assert_eq!(c.subject_key_id().len(), 20);
@@ -129,7 +145,8 @@ fn certs_all_every_algorithm() {
                 assert_eq!(c.raw_issuer(), ca.raw_subject());
                 c.verify_chain(&[], &ca, now).unwrap();
                 // Not signed by another CA.
-                let other = cert_of(&out.files, dir, if spec.ca_name == Some("ca") { "etcd/ca" } else { "ca" });
+                let other =
+                    cert_of(&out.files, dir, if spec.ca_name == Some("ca") { "etcd/ca" } else { "ca" });
                 assert!(c.verify_chain(&[], &other, now).is_err());
             }
         }
@@ -170,8 +187,13 @@ fn reuse_existing_files() {
     // join --control-plane path: reuses everything and validates SANs.
     let join = create_pki_assets(&inp).unwrap();
     assert!(join.files.is_empty());
-    assert!(join.messages.contains(&r#"[certs] Using the existing "apiserver" certificate and key"#.to_string()));
-    assert!(join.messages.contains(&format!("[certs] Valid certificates and keys now exist in {:?}", dir.display().to_string())));
+    assert!(
+        join.messages.contains(&r#"[certs] Using the existing "apiserver" certificate and key"#.to_string())
+    );
+    assert!(join.messages.contains(&format!(
+        "[certs] Valid certificates and keys now exist in {:?}",
+        dir.display().to_string()
+    )));
 
     // A new SAN is not covered by the existing apiserver cert: join fails, naming the cert.
     let mut changed = inputs(dir, KeyAlgorithm::EcdsaP256);
@@ -187,7 +209,10 @@ fn reuse_existing_files() {
     assert_eq!(one.messages[0], r#"[certs] Generating "apiserver" certificate and key"#);
     write(&one.files);
     let ca = load_ca(dir, "ca").unwrap();
-    load_cert(dir, "apiserver").unwrap().verify_chain(&[], &ca.cert, time::OffsetDateTime::now_utc()).unwrap();
+    load_cert(dir, "apiserver")
+        .unwrap()
+        .verify_chain(&[], &ca.cert, time::OffsetDateTime::now_utc())
+        .unwrap();
 }
 
 #[test]
@@ -220,10 +245,20 @@ fn mismatches_are_errors() {
     );
 
     // Corrupt key file is named.
-    std::fs::write(dir.join("front-proxy-ca.key"), b"-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n").unwrap();
+    std::fs::write(
+        dir.join("front-proxy-ca.key"),
+        b"-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n",
+    )
+    .unwrap();
     std::fs::remove_file(dir.join("front-proxy-client.crt")).unwrap();
     let err = CertsRunner::new(&inp).run_phase("front-proxy-client").unwrap_err().to_string();
-    assert!(err.contains(&format!("couldn't load the private key file {}", dir.join("front-proxy-ca.key").display())), "{err}");
+    assert!(
+        err.contains(&format!(
+            "couldn't load the private key file {}",
+            dir.join("front-proxy-ca.key").display()
+        )),
+        "{err}"
+    );
 
     // A CA key that does not belong to the CA certificate cannot sign.
     let wrong = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
@@ -231,12 +266,22 @@ fn mismatches_are_errors() {
     std::fs::remove_file(dir.join("etcd/peer.crt")).unwrap();
     std::fs::remove_file(dir.join("etcd/peer.key")).unwrap();
     let err = CertsRunner::new(&inp).run_phase("etcd-peer").unwrap_err().to_string();
-    assert!(err.ends_with("unable to sign certificate: x509: provided PrivateKey doesn't match parent's PublicKey"), "{err}");
+    assert!(
+        err.ends_with(
+            "unable to sign certificate: x509: provided PrivateKey doesn't match parent's PublicKey"
+        ),
+        "{err}"
+    );
 
     // Corrupt sa.key.
     std::fs::write(dir.join("sa.key"), b"junk").unwrap();
     let err = CertsRunner::new(&inp).run_phase("sa").unwrap_err().to_string();
-    assert!(err.starts_with("file sa.key existed but it could not be loaded properly: error reading private key file"), "{err}");
+    assert!(
+        err.starts_with(
+            "file sa.key existed but it could not be loaded properly: error reading private key file"
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -262,7 +307,12 @@ fn external_ca_mode() {
     let check = using_external_ca(dir);
     assert!(check.external);
     let err = check.error.unwrap().to_string();
-    assert!(err.starts_with("failure loading key for apiserver-kubelet-client: couldn't load the private key file"), "{err}");
+    assert!(
+        err.starts_with(
+            "failure loading key for apiserver-kubelet-client: couldn't load the private key file"
+        ),
+        "{err}"
+    );
     assert!(err.ends_with("no such file or directory"), "{err}");
     std::fs::remove_file(dir.join("apiserver-kubelet-client.crt")).unwrap();
     let err = CertsRunner::new(&inp).run_phase("apiserver-kubelet-client").unwrap_err().to_string();
@@ -276,8 +326,12 @@ fn external_etcd_and_dry_run() {
     let mut inp = inputs(dir, KeyAlgorithm::EcdsaP384);
     inp.external_etcd = true;
     let out = CertsRunner::new(&inp).run_all().unwrap();
-    assert!(out.messages.contains(&"[certs] External etcd mode: Skipping etcd/ca certificate authority generation".to_string()));
-    assert!(out.messages.contains(&"[certs] External etcd mode: Skipping apiserver-etcd-client certificate generation".to_string()));
+    assert!(out.messages.contains(
+        &"[certs] External etcd mode: Skipping etcd/ca certificate authority generation".to_string()
+    ));
+    assert!(out.messages.contains(
+        &"[certs] External etcd mode: Skipping apiserver-etcd-client certificate generation".to_string()
+    ));
     assert_eq!(out.files.len(), 5 * 2 + 2);
     write(&out.files);
 
@@ -289,7 +343,10 @@ fn external_etcd_and_dry_run() {
     assert!(out.files.iter().all(|f| f.path.starts_with(dry.path())));
     assert!(out.files.iter().any(|f| f.path == dry.path().join("ca.key") && f.secret));
     assert!(out.files.iter().any(|f| f.path == dry.path().join("apiserver.crt")));
-    assert_eq!(certs_dir_message(&inp), format!("[certs] Using certificateDir folder {:?}", dry.path().display().to_string()));
+    assert_eq!(
+        certs_dir_message(&inp),
+        format!("[certs] Using certificateDir folder {:?}", dry.path().display().to_string())
+    );
 }
 
 #[test]
@@ -300,7 +357,14 @@ fn client_cert_and_pin() {
     write(&CertsRunner::new(&inp).run_phase("ca").unwrap().files);
     let ca = load_ca(dir, "ca").unwrap();
     let not_after = inp.start_time + time::Duration::days(365);
-    let admin = issue_client_cert(&ca, "kubernetes-admin", &["kubeadm:cluster-admins".to_string()], KeyAlgorithm::EcdsaP256, not_after).unwrap();
+    let admin = issue_client_cert(
+        &ca,
+        "kubernetes-admin",
+        &["kubeadm:cluster-admins".to_string()],
+        KeyAlgorithm::EcdsaP256,
+        not_after,
+    )
+    .unwrap();
     assert_eq!(admin.cert.common_name(), "kubernetes-admin");
     assert_eq!(admin.cert.organization(), ["kubeadm:cluster-admins".to_string()]);
     assert_eq!(admin.cert.ext_key_usages(), [ExtKeyUsage::ClientAuth]);
@@ -356,7 +420,12 @@ fn inputs_from_v1beta4_config() {
     assert_eq!(i.cert_validity, time::Duration::hours(1));
     assert_eq!(i.ca_validity, CA_CERTIFICATE_VALIDITY);
     assert_eq!(i.algorithm, KeyAlgorithm::Rsa2048);
-    assert_eq!(certs::api_server_virtual_ip(&i.service_subnet).unwrap(), "fd03::1".parse::<IpAddr>().unwrap());
+    assert_eq!(
+        certs::api_server_virtual_ip(&i.service_subnet).unwrap(),
+        "fd03::1".parse::<IpAddr>().unwrap()
+    );
     init.local_api_endpoint.advertise_address = "nope".into();
-    assert!(CertInputs::from_config(&init, &cluster).unwrap_err().to_string().contains("AdvertiseAddress nope"));
+    assert!(
+        CertInputs::from_config(&init, &cluster).unwrap_err().to_string().contains("AdvertiseAddress nope")
+    );
 }

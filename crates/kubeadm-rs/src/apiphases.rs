@@ -63,11 +63,16 @@ fn client(d: &mut InitData) -> anyhow::Result<Client> {
     let t = timeouts(d);
     let path = d.opts.kubeconfig_path.clone();
     let c = if path == admin_conf_path() {
-        rt.block_on(kubeadm_cluster::client::ensure_admin_cluster_role_binding(Path::new(KUBERNETES_DIR), None, &t))
-            .context("could not bootstrap the admin user in file admin.conf")?
+        rt.block_on(kubeadm_cluster::client::ensure_admin_cluster_role_binding(
+            Path::new(KUBERNETES_DIR),
+            None,
+            &t,
+        ))
+        .context("could not bootstrap the admin user in file admin.conf")?
     } else {
-        rt.block_on(kubeadm_cluster::client::client_from_file(&path, None, &t))
-            .with_context(|| format!("couldn't create Kubernetes client from {:?}", path.display().to_string()))?
+        rt.block_on(kubeadm_cluster::client::client_from_file(&path, None, &t)).with_context(|| {
+            format!("couldn't create Kubernetes client from {:?}", path.display().to_string())
+        })?
     };
     d.api.client = Some(c.clone());
     Ok(c)
@@ -97,7 +102,8 @@ fn systemctl(args: &[&str]) -> anyhow::Result<()> {
 // kubelet-start
 
 fn kubelet_component(d: &InitData) -> anyhow::Result<kubeadm_manifests::componentconfigs::ComponentConfig> {
-    kubeadm_manifests::componentconfigs::kubelet_config(&d.cfg.cluster, d.cfg.kubelet.as_ref()).map_err(anyhow::Error::new)
+    kubeadm_manifests::componentconfigs::kubelet_config(&d.cfg.cluster, d.cfg.kubelet.as_ref())
+        .map_err(anyhow::Error::new)
 }
 
 /// Phase `kubelet-start`.
@@ -108,7 +114,9 @@ pub fn kubelet_start(d: &mut InitData) -> Result<(), PhaseError> {
     out.v(1, "Stopping the kubelet");
     if systemd {
         if let Err(e) = systemctl(&["stop", "kubelet"]) {
-            out.warn(format!("[kubelet-start] WARNING: unable to stop the kubelet service momentarily: [{e}]"));
+            out.warn(format!(
+                "[kubelet-start] WARNING: unable to stop the kubelet service momentarily: [{e}]"
+            ));
         }
     } else {
         out.line("[kubelet-start] No supported init system detected, won't make sure the kubelet not running for a short period of time while setting up configuration for it.");
@@ -130,8 +138,13 @@ pub fn kubelet_start(d: &mut InitData) -> Result<(), PhaseError> {
         register_taints_using_flags: false,
     };
     let pm = crate::wiring::patch_manager_for_api(d)?;
-    let files = kubeadm_manifests::kubelet::kubelet_start_files(&kubelet, &d.cfg.init.node_registration, &inputs, pm.as_ref())
-        .map_err(anyhow::Error::new)?;
+    let files = kubeadm_manifests::kubelet::kubelet_start_files(
+        &kubelet,
+        &d.cfg.init.node_registration,
+        &inputs,
+        pm.as_ref(),
+    )
+    .map_err(anyhow::Error::new)?;
     for w in &files.warnings {
         out.warn(w);
     }
@@ -142,7 +155,9 @@ pub fn kubelet_start(d: &mut InitData) -> Result<(), PhaseError> {
     let w = kubeadm_host::RealWriter::host();
     use kubeadm_host::FileWriter as _;
     for f in &files.files {
-        w.write(f).map_err(|e| anyhow::Error::new(e).context(format!("failed to write {:?}", f.path.display().to_string())))?;
+        w.write(f).map_err(|e| {
+            anyhow::Error::new(e).context(format!("failed to write {:?}", f.path.display().to_string()))
+        })?;
     }
     out.line("[kubelet-start] Starting the kubelet");
     if systemd {
@@ -217,27 +232,44 @@ fn http_get(host_port: &str, url: &str, path: &str, timeout: Duration) -> Result
 fn wait_for_kubelet(d: &InitData, timeout: Duration) -> anyhow::Result<()> {
     let out = d.out;
     let kubelet = kubelet_component(d)?;
-    let addr = kubelet.get("/healthzBindAddress").and_then(|v| v.as_str()).filter(|s| !s.is_empty()).unwrap_or("127.0.0.1").to_string();
-    let port = kubelet.get("/healthzPort").and_then(serde_json::Value::as_i64).unwrap_or(i64::from(kubeadm_api::constants::KUBELET_HEALTHZ_PORT));
+    let addr = kubelet
+        .get("/healthzBindAddress")
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.is_empty())
+        .unwrap_or("127.0.0.1")
+        .to_string();
+    let port = kubelet
+        .get("/healthzPort")
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or(i64::from(kubeadm_api::constants::KUBELET_HEALTHZ_PORT));
     if port == 0 {
         out.line("[kubelet-check] Skipping the kubelet health check because the healthz port is set to 0");
         return Ok(());
     }
     let host_port = if addr.contains(':') { format!("[{addr}]:{port}") } else { format!("{addr}:{port}") };
     let url = format!("http://{host_port}/healthz");
-    out.line(format!("[kubelet-check] Waiting for a healthy kubelet at {url}. This can take up to {}", go_duration(timeout)));
+    out.line(format!(
+        "[kubelet-check] Waiting for a healthy kubelet at {url}. This can take up to {}",
+        go_duration(timeout)
+    ));
     let start = Instant::now();
     loop {
         let cause = match http_get(&host_port, &url, "/healthz", Duration::from_secs(5)) {
             Ok(200) => {
-                out.line(format!("[kubelet-check] The kubelet is healthy after {}", go_duration(start.elapsed())));
+                out.line(format!(
+                    "[kubelet-check] The kubelet is healthy after {}",
+                    go_duration(start.elapsed())
+                ));
                 return Ok(());
             }
             Ok(code) => format!("status code: {code}"),
             Err(e) => format!("error: {e}"),
         };
         if start.elapsed() >= timeout {
-            out.line(format!("[kubelet-check] The kubelet is not healthy after {}", go_duration(start.elapsed())));
+            out.line(format!(
+                "[kubelet-check] The kubelet is not healthy after {}",
+                go_duration(start.elapsed())
+            ));
             anyhow::bail!("The HTTP call equal to 'curl -sSL {url}' returned {cause}\n");
         }
         std::thread::sleep(Duration::from_millis(500));
@@ -248,8 +280,10 @@ fn wait_for_kubelet(d: &InitData, timeout: Duration) -> anyhow::Result<()> {
 /// (upstream `getControlPlaneComponentAddressAndPort`).
 fn manifest_args(manifest_dir: &Path, component: &str, args: &[&str]) -> anyhow::Result<Vec<String>> {
     let path = manifest_dir.join(format!("{component}.yaml"));
-    let data = std::fs::read_to_string(&path).with_context(|| format!("failed to read manifest for {:?}", path.display().to_string()))?;
-    let pod: serde_json::Value = serde_yaml::from_str(&data).with_context(|| format!("failed to unmarshal manifest for {:?}", path.display().to_string()))?;
+    let data = std::fs::read_to_string(&path)
+        .with_context(|| format!("failed to read manifest for {:?}", path.display().to_string()))?;
+    let pod: serde_json::Value = serde_yaml::from_str(&data)
+        .with_context(|| format!("failed to unmarshal manifest for {:?}", path.display().to_string()))?;
     let containers = pod.pointer("/spec/containers").and_then(|c| c.as_array()).cloned().unwrap_or_default();
     let command: Vec<String> = containers
         .iter()
@@ -304,7 +338,9 @@ async fn check_component(
         };
         let last = match r {
             Ok(Ok(_)) => return (start.elapsed(), Ok(())),
-            Ok(Err(kube::Error::Api(s))) => format!("{name} check failed at {url} with status: {} ({})", s.code, s.message.trim()),
+            Ok(Err(kube::Error::Api(s))) => {
+                format!("{name} check failed at {url} with status: {} ({})", s.code, s.message.trim())
+            }
             Ok(Err(e)) => format!("{name} check failed at {url}: {}", chain(&e)),
             Err(_) => format!("{name} check failed at {url}: request timed out"),
         };
@@ -326,12 +362,21 @@ fn insecure_client(url: &str) -> anyhow::Result<Client> {
 
 fn wait_for_control_plane(d: &mut InitData, timeout: Duration) -> anyhow::Result<()> {
     let out = d.out;
-    out.line(format!("[control-plane-check] Waiting for healthy control plane components. This can take up to {}", go_duration(timeout)));
+    out.line(format!(
+        "[control-plane-check] Waiting for healthy control plane components. This can take up to {}",
+        go_duration(timeout)
+    ));
     let dir = d.manifest_dir();
     let api_addr = d.cfg.init.local_api_endpoint.advertise_address.clone();
     let specs: [(&'static str, &[&str], String, String, &'static str); 3] = [
         ("kube-apiserver", &["advertise-address", "secure-port"], api_addr, "6443".into(), "livez"),
-        ("kube-controller-manager", &["bind-address", "secure-port"], "127.0.0.1".into(), "10257".into(), "healthz"),
+        (
+            "kube-controller-manager",
+            &["bind-address", "secure-port"],
+            "127.0.0.1".into(),
+            "10257".into(),
+            "healthz",
+        ),
         ("kube-scheduler", &["bind-address", "secure-port"], "127.0.0.1".into(), "10259".into(), "livez"),
     ];
     let mut comps = Vec::new();
@@ -353,21 +398,29 @@ fn wait_for_control_plane(d: &mut InitData, timeout: Duration) -> anyhow::Result
         comps.push((name, hp, ep));
     }
     if !errs.is_empty() {
-        anyhow::bail!("could not parse the address and port of all control plane components: {}", errs.join(", "));
+        anyhow::bail!(
+            "could not parse the address and port of all control plane components: {}",
+            errs.join(", ")
+        );
     }
     let rt = rt(d)?;
     let t = timeouts(d);
     let kubeconfig = d.opts.kubeconfig_path.clone();
-    let admin = rt
-        .block_on(kubeadm_cluster::client::client_from_file(&kubeconfig, None, &t))
-        .with_context(|| format!("couldn't create Kubernetes client from {:?}", kubeconfig.display().to_string()))?;
+    let admin =
+        rt.block_on(kubeadm_cluster::client::client_from_file(&kubeconfig, None, &t)).with_context(|| {
+            format!("couldn't create Kubernetes client from {:?}", kubeconfig.display().to_string())
+        })?;
     let mut futs = Vec::new();
     for (name, hp, ep) in &comps {
         let url = format!("https://{hp}/{ep}");
         out.line(format!("[control-plane-check] Checking {name} at {url}"));
         // The API server is checked with the admin client (anonymous auth may be off), the others
         // anonymously without verifying their self-signed serving certificates.
-        let c = if *name == "kube-apiserver" { admin.clone() } else { rt.block_on(async { insecure_client(&format!("https://{hp}")) })? };
+        let c = if *name == "kube-apiserver" {
+            admin.clone()
+        } else {
+            rt.block_on(async { insecure_client(&format!("https://{hp}")) })?
+        };
         futs.push((name, url, c, *ep));
     }
     let results = rt.block_on(async {
@@ -423,7 +476,10 @@ pub fn wait_control_plane(d: &mut InitData) -> Result<(), PhaseError> {
         d.manifest_dir().display().to_string()
     ));
     let tmo = d.cfg.init.timeouts.as_ref();
-    let kubelet_timeout = tmo.and_then(|t| t.kubelet_health_check).unwrap_or(kubeadm_api::constants::KUBELET_HEALTH_CHECK_TIMEOUT).to_std();
+    let kubelet_timeout = tmo
+        .and_then(|t| t.kubelet_health_check)
+        .unwrap_or(kubeadm_api::constants::KUBELET_HEALTH_CHECK_TIMEOUT)
+        .to_std();
     let cp_timeout = tmo
         .and_then(|t| t.control_plane_component_health_check)
         .unwrap_or(kubeadm_api::constants::CONTROL_PLANE_COMPONENT_HEALTH_CHECK_TIMEOUT)
@@ -460,8 +516,14 @@ pub fn upload_config_kubelet(d: &mut InitData) -> Result<(), PhaseError> {
     let rt = rt(d)?;
     let t = timeouts(d);
     let kubelet = kubelet_component(d)?;
-    rt.block_on(kubeadm_cluster::uploadconfig::upload_kubelet_config(&c, &kubelet.to_yaml(), kubelet.user_supplied, &t, &mut stdout()))
-        .map_err(|e| anyhow::Error::new(e).context("error creating kubelet configuration ConfigMap"))?;
+    rt.block_on(kubeadm_cluster::uploadconfig::upload_kubelet_config(
+        &c,
+        &kubelet.to_yaml(),
+        kubelet.user_supplied,
+        &t,
+        &mut stdout(),
+    ))
+    .map_err(|e| anyhow::Error::new(e).context("error creating kubelet configuration ConfigMap"))?;
     Ok(())
 }
 
@@ -482,8 +544,15 @@ pub fn upload_certs(d: &mut InitData) -> Result<(), PhaseError> {
         d.cfg.init.certificate_key = kubeadm_api::v1beta4::SecretString::new(key);
     }
     let cert_dir = d.cert_dir();
-    rt.block_on(kubeadm_cluster::copycerts::upload_certs(&c, &cert_dir, &d.cfg.cluster, d.cfg.init.certificate_key.expose(), &t, &mut stdout()))
-        .map_err(|e| anyhow::Error::new(e).context("error uploading certs"))?;
+    rt.block_on(kubeadm_cluster::copycerts::upload_certs(
+        &c,
+        &cert_dir,
+        &d.cfg.cluster,
+        d.cfg.init.certificate_key.expose(),
+        &t,
+        &mut stdout(),
+    ))
+    .map_err(|e| anyhow::Error::new(e).context("error uploading certs"))?;
     if !d.opts.skip_certificate_key_print {
         d.out.line(format!("[upload-certs] Using certificate key:\n{}", d.cfg.init.certificate_key.expose()));
     }
@@ -497,8 +566,14 @@ pub fn mark_control_plane(d: &mut InitData) -> Result<(), PhaseError> {
     let rt = rt(d)?;
     let t = timeouts(d);
     let nr = &d.cfg.init.node_registration;
-    rt.block_on(kubeadm_cluster::markcp::mark_control_plane(&c, &nr.name, nr.taints.as_deref(), &t, &mut stdout()))
-        .map_err(anyhow::Error::new)?;
+    rt.block_on(kubeadm_cluster::markcp::mark_control_plane(
+        &c,
+        &nr.name,
+        nr.taints.as_deref(),
+        &t,
+        &mut stdout(),
+    ))
+    .map_err(anyhow::Error::new)?;
     Ok(())
 }
 
@@ -508,10 +583,19 @@ pub fn bootstrap_token(d: &mut InitData) -> Result<(), PhaseError> {
     let c = client(d)?;
     let rt = rt(d)?;
     let t = timeouts(d);
-    let admin = kubeadm_cluster::client::load_kubeconfig(&d.opts.kubeconfig_path).map_err(anyhow::Error::new)?;
-    let opts = kubeadm_cluster::bootstrap::BootstrapTokenPhaseOptions { skip_token_print: d.opts.skip_token_print };
-    rt.block_on(kubeadm_cluster::bootstrap::run_bootstrap_token_phase(&c, &admin, &d.cfg.init.bootstrap_tokens, opts, &t, &mut stdout()))
-        .map_err(anyhow::Error::new)?;
+    let admin =
+        kubeadm_cluster::client::load_kubeconfig(&d.opts.kubeconfig_path).map_err(anyhow::Error::new)?;
+    let opts =
+        kubeadm_cluster::bootstrap::BootstrapTokenPhaseOptions { skip_token_print: d.opts.skip_token_print };
+    rt.block_on(kubeadm_cluster::bootstrap::run_bootstrap_token_phase(
+        &c,
+        &admin,
+        &d.cfg.init.bootstrap_tokens,
+        opts,
+        &t,
+        &mut stdout(),
+    ))
+    .map_err(anyhow::Error::new)?;
     Ok(())
 }
 
@@ -535,12 +619,15 @@ pub fn kubelet_finalize_cert_rotation(d: &mut InitData) -> Result<(), PhaseError
     }
     let path = Path::new(KUBERNETES_DIR).join(kubeadm_api::constants::KUBELET_KUBECONFIG_FILE_NAME);
     let shown = path.display().to_string();
-    d.out.line(format!("[kubelet-finalize] Updating {shown:?} to point to a rotatable kubelet client certificate and key"));
+    d.out.line(format!(
+        "[kubelet-finalize] Updating {shown:?} to point to a rotatable kubelet client certificate and key"
+    ));
     if d.dry_run {
         return Ok(());
     }
     let data = std::fs::read(&path).with_context(|| format!("could not load {shown:?}"))?;
-    let mut cfg = kubeadm_manifests::kubeconfig::Config::parse(&data).with_context(|| format!("could not load {shown:?}"))?;
+    let mut cfg = kubeadm_manifests::kubeconfig::Config::parse(&data)
+        .with_context(|| format!("could not load {shown:?}"))?;
     if cfg.current_context.is_empty() {
         return Err(anyhow!("the file {shown:?} does not have current context set").into());
     }
@@ -549,14 +636,18 @@ pub fn kubelet_finalize_cert_rotation(d: &mut InitData) -> Result<(), PhaseError
         .map(|c| c.auth_info.clone())
         .ok_or_else(|| anyhow!("the file {shown:?} is not a valid kubeconfig: {:?} set as current-context, but not found in context list", cfg.current_context))?;
     if user.is_empty() {
-        return Err(anyhow!("the file {shown:?} is not a valid kubeconfig: empty username for current context").into());
+        return Err(anyhow!(
+            "the file {shown:?} is not a valid kubeconfig: empty username for current context"
+        )
+        .into());
     }
     let pem_s = pem.display().to_string();
-    let info = cfg
-        .users
-        .iter_mut()
-        .find(|u| u.name == user)
-        .ok_or_else(|| anyhow!("the file {shown:?} does not contain authentication for user {:?}", d.cfg.init.node_registration.name))?;
+    let info = cfg.users.iter_mut().find(|u| u.name == user).ok_or_else(|| {
+        anyhow!(
+            "the file {shown:?} does not contain authentication for user {:?}",
+            d.cfg.init.node_registration.name
+        )
+    })?;
     info.user.client_certificate_data = None;
     info.user.client_key_data = None;
     info.user.client_certificate.clone_from(&pem_s);
@@ -564,7 +655,9 @@ pub fn kubelet_finalize_cert_rotation(d: &mut InitData) -> Result<(), PhaseError
     let yaml = cfg.to_yaml().with_context(|| format!("failed to serialize {shown:?}"))?;
     let f = kubeadm_api::OutFile::secret(path.clone(), yaml.into_bytes(), 0o600);
     use kubeadm_host::FileWriter as _;
-    kubeadm_host::RealWriter::host().write(&f).map_err(|e| anyhow::Error::new(e).context(format!("failed to serialize {shown:?}")))?;
+    kubeadm_host::RealWriter::host()
+        .write(&f)
+        .map_err(|e| anyhow::Error::new(e).context(format!("failed to serialize {shown:?}")))?;
     Ok(())
 }
 
@@ -587,7 +680,9 @@ async fn apply_value(c: &Client, v: &serde_json::Value, t: &ApiTimeouts) -> anyh
         "Role" => apply::apply_role(c, &typed::<Role>(v, kind)?, t).await?,
         "RoleBinding" => apply::apply_role_binding(c, &typed::<RoleBinding>(v, kind)?, t).await?,
         "ClusterRole" => apply::apply_cluster_role(c, &typed::<ClusterRole>(v, kind)?, t).await?,
-        "ClusterRoleBinding" => apply::apply_cluster_role_binding(c, &typed::<ClusterRoleBinding>(v, kind)?, t).await?,
+        "ClusterRoleBinding" => {
+            apply::apply_cluster_role_binding(c, &typed::<ClusterRoleBinding>(v, kind)?, t).await?
+        }
         other => anyhow::bail!("unexpected addon object kind {other:?}"),
     }
     Ok(())
@@ -628,25 +723,33 @@ pub fn addon_coredns(d: &mut InitData) -> Result<(), PhaseError> {
         // Upstream `deployedDNSReplicas`: keep the replica count of the existing DNS Deployment.
         let deployments: Api<Deployment> = Api::namespaced(c.clone(), "kube-system");
         let lp = kube::api::ListParams::default().labels(kubeadm_manifests::addons::COREDNS_LABEL_SELECTOR);
-        let list = deployments.list(&lp).await.map_err(|e| anyhow!("couldn't retrieve DNS addon deployments: {}", chain(&e)))?;
+        let list = deployments
+            .list(&lp)
+            .await
+            .map_err(|e| anyhow!("couldn't retrieve DNS addon deployments: {}", chain(&e)))?;
         let replicas = match list.items.as_slice() {
             [] => kubeadm_manifests::addons::COREDNS_REPLICAS,
             [one] => one.spec.replicas.unwrap_or(kubeadm_manifests::addons::COREDNS_REPLICAS),
             _ => anyhow::bail!("multiple DNS addon deployments found"),
         };
-        let dns = kubeadm_manifests::addons::coredns(&cluster, kubeadm_manifests::addons::CoreDnsInputs { replicas }, pm.as_ref())?;
+        let dns = kubeadm_manifests::addons::coredns(
+            &cluster,
+            kubeadm_manifests::addons::CoreDnsInputs { replicas },
+            pm.as_ref(),
+        )?;
         for m in &dns.messages {
             println!("{m}");
         }
         // An existing Corefile is retained (upstream migrates it only on upgrades).
         let cms: Api<ConfigMap> = Api::namespaced(c.clone(), "kube-system");
         let cm: ConfigMap = typed(&dns.config_map, "CoreDNS ConfigMap")?;
-        let existing = cms.get_opt("coredns").await.map_err(|e| anyhow!("unable to fetch CoreDNS current installed version and ConfigMap.: {}", chain(&e)))?;
-        let default_corefile = existing
-            .as_ref()
-            .and_then(|e| e.data.as_ref())
-            .and_then(|m| m.get("Corefile"))
-            .is_none_or(|cf| cf.is_empty() || Some(cf) == cm.data.as_ref().and_then(|m| m.get("Corefile")));
+        let existing = cms.get_opt("coredns").await.map_err(|e| {
+            anyhow!("unable to fetch CoreDNS current installed version and ConfigMap.: {}", chain(&e))
+        })?;
+        let default_corefile =
+            existing.as_ref().and_then(|e| e.data.as_ref()).and_then(|m| m.get("Corefile")).is_none_or(
+                |cf| cf.is_empty() || Some(cf) == cm.data.as_ref().and_then(|m| m.get("Corefile")),
+            );
         if default_corefile {
             apply::apply_config_map(&c, &cm, &t).await?;
         } else {
@@ -676,14 +779,24 @@ pub fn addon_kube_proxy(d: &mut InitData) -> Result<(), PhaseError> {
     let t = timeouts(d);
     let pm = crate::wiring::patch_manager_for_api(d)?;
     let cfg = &d.cfg;
-    let kp_cfg = kubeadm_manifests::componentconfigs::kube_proxy_config(&cfg.cluster, &cfg.init.local_api_endpoint, cfg.kube_proxy.as_ref())
-        .map_err(anyhow::Error::new)?;
+    let kp_cfg = kubeadm_manifests::componentconfigs::kube_proxy_config(
+        &cfg.cluster,
+        &cfg.init.local_api_endpoint,
+        cfg.kube_proxy.as_ref(),
+    )
+    .map_err(anyhow::Error::new)?;
     let inputs = kubeadm_manifests::addons::KubeProxyInputs {
         proxy_env: kubeadm_manifests::staticpod::proxy_env_vars(cfg.host.proxy_env.clone()),
         ci_image_repository: None,
     };
-    let kp = kubeadm_manifests::addons::kube_proxy(&cfg.cluster, &cfg.init.local_api_endpoint, &kp_cfg, &inputs, pm.as_ref())
-        .map_err(anyhow::Error::new)?;
+    let kp = kubeadm_manifests::addons::kube_proxy(
+        &cfg.cluster,
+        &cfg.init.local_api_endpoint,
+        &kp_cfg,
+        &inputs,
+        pm.as_ref(),
+    )
+    .map_err(anyhow::Error::new)?;
     for w in &kp.warnings {
         d.out.warn(w);
     }
@@ -703,7 +816,13 @@ pub fn addon_kube_proxy(d: &mut InitData) -> Result<(), PhaseError> {
 // ---------------------------------------------------------------------------------------------
 // show-join-command
 
-fn init_done_text(kubeconfig: &str, control_plane_endpoint: bool, upload_certs: bool, cp_cmd: &str, worker_cmd: &str) -> String {
+fn init_done_text(
+    kubeconfig: &str,
+    control_plane_endpoint: bool,
+    upload_certs: bool,
+    cp_cmd: &str,
+    worker_cmd: &str,
+) -> String {
     let mut s = format!(
         "
 Your Kubernetes control-plane has initialized successfully!
@@ -769,7 +888,13 @@ pub fn show_join_command(d: &mut InitData) -> Result<(), PhaseError> {
             let key = d.cfg.init.certificate_key.expose();
             let cp = joincmd::join_command_full(&endpoint, &token, &pins, true, key, skip_token, skip_key);
             let worker = joincmd::join_command(&endpoint, &token, &pins, false, "", skip_token);
-            texts.push(init_done_text(&shown, !d.cfg.cluster.control_plane_endpoint.is_empty(), d.opts.upload_certs, &cp, &worker));
+            texts.push(init_done_text(
+                &shown,
+                !d.cfg.cluster.control_plane_endpoint.is_empty(),
+                d.opts.upload_certs,
+                &cp,
+                &worker,
+            ));
         }
         Ok(texts)
     };
@@ -806,14 +931,25 @@ mod tests {
         let rt = kubeadm_cluster::runtime().expect("runtime");
         let (_, r) = rt.block_on(async {
             let c = insecure_client("https://127.0.0.1:1").expect("client");
-            check_component("kube-scheduler", "https://127.0.0.1:1/livez".into(), c, "livez", Duration::from_millis(600)).await
+            check_component(
+                "kube-scheduler",
+                "https://127.0.0.1:1/livez".into(),
+                c,
+                "livez",
+                Duration::from_millis(600),
+            )
+            .await
         });
         let e = r.expect_err("must fail");
         eprintln!("{e}");
         assert!(e.starts_with("kube-scheduler check failed at https://127.0.0.1:1/livez: "), "{e}");
         assert!(e.to_lowercase().contains("connection refused"), "{e}");
-        let e = http_get("127.0.0.1:1", "http://127.0.0.1:1/healthz", "/healthz", Duration::from_secs(1)).expect_err("refused");
-        assert_eq!(e, "Get \"http://127.0.0.1:1/healthz\": dial tcp 127.0.0.1:1: connect: connection refused");
+        let e = http_get("127.0.0.1:1", "http://127.0.0.1:1/healthz", "/healthz", Duration::from_secs(1))
+            .expect_err("refused");
+        assert_eq!(
+            e,
+            "Get \"http://127.0.0.1:1/healthz\": dial tcp 127.0.0.1:1: connect: connection refused"
+        );
     }
 
     #[test]

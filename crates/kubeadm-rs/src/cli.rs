@@ -77,7 +77,13 @@ pub enum Commands {
     /// Print the version of kubeadm-rs
     Version {
         /// Output format: 'yaml', 'json' or 'short'.
-        #[arg(short = 'o', long = "output", default_value = "", hide_default_value = true, value_name = "string")]
+        #[arg(
+            short = 'o',
+            long = "output",
+            default_value = "",
+            hide_default_value = true,
+            value_name = "string"
+        )]
         output: String,
     },
     /// Manage bootstrap tokens
@@ -366,7 +372,12 @@ pub enum TokenCommand {
         #[arg(long, value_delimiter = ',', default_value = "signing,authentication", value_name = "strings")]
         usages: Vec<String>,
         /// Extra groups the token authenticates as; must match "\\Asystem:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]\\z".
-        #[arg(long, value_delimiter = ',', default_value = "system:bootstrappers:kubeadm:default-node-token", value_name = "strings")]
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "system:bootstrappers:kubeadm:default-node-token",
+            value_name = "strings"
+        )]
         groups: Vec<String>,
         /// Human-friendly description of the token's purpose.
         #[arg(long, value_name = "string")]

@@ -104,47 +104,144 @@ const IGNORE_HELP: &str = "Checks whose errors are shown as warnings instead, e.
 pub fn workflow_flag(wf: Workflow, name: &str) -> Option<Arg> {
     use Workflow::*;
     let arg = match (wf, name) {
-        (Init, APISERVER_ADVERTISE_ADDRESS) => string(APISERVER_ADVERTISE_ADDRESS, "IP address the API server advertises it listens on; defaults to the address of the default network interface"),
-        (Join, APISERVER_ADVERTISE_ADDRESS) => string(APISERVER_ADVERTISE_ADDRESS, "For a new control plane instance: IP address the API server advertises it listens on; defaults to the default network interface's address"),
-        (Init, APISERVER_BIND_PORT) => Arg::new(APISERVER_BIND_PORT).long(APISERVER_BIND_PORT).value_name("int32").value_parser(clap::value_parser!(i32)).default_value("6443").help("Port the API server binds to"),
-        (Join, APISERVER_BIND_PORT) => Arg::new(APISERVER_BIND_PORT).long(APISERVER_BIND_PORT).value_name("int32").value_parser(clap::value_parser!(i32)).default_value("6443").help("For a new control plane instance: port the API server binds to"),
-        (Init, APISERVER_CERT_SANS) => list(APISERVER_CERT_SANS, "Extra Subject Alternative Names (IP addresses or DNS names) for the API server serving certificate"),
+        (Init, APISERVER_ADVERTISE_ADDRESS) => string(
+            APISERVER_ADVERTISE_ADDRESS,
+            "IP address the API server advertises it listens on; defaults to the address of the default network interface",
+        ),
+        (Join, APISERVER_ADVERTISE_ADDRESS) => string(
+            APISERVER_ADVERTISE_ADDRESS,
+            "For a new control plane instance: IP address the API server advertises it listens on; defaults to the default network interface's address",
+        ),
+        (Init, APISERVER_BIND_PORT) => Arg::new(APISERVER_BIND_PORT)
+            .long(APISERVER_BIND_PORT)
+            .value_name("int32")
+            .value_parser(clap::value_parser!(i32))
+            .default_value("6443")
+            .help("Port the API server binds to"),
+        (Join, APISERVER_BIND_PORT) => Arg::new(APISERVER_BIND_PORT)
+            .long(APISERVER_BIND_PORT)
+            .value_name("int32")
+            .value_parser(clap::value_parser!(i32))
+            .default_value("6443")
+            .help("For a new control plane instance: port the API server binds to"),
+        (Init, APISERVER_CERT_SANS) => list(
+            APISERVER_CERT_SANS,
+            "Extra Subject Alternative Names (IP addresses or DNS names) for the API server serving certificate",
+        ),
         (Init, APISERVER_EXTRA_ARGS) => deprecated_args(APISERVER_EXTRA_ARGS, "API server"),
-        (Init, CONTROLLER_MANAGER_EXTRA_ARGS) => deprecated_args(CONTROLLER_MANAGER_EXTRA_ARGS, "controller manager"),
+        (Init, CONTROLLER_MANAGER_EXTRA_ARGS) => {
+            deprecated_args(CONTROLLER_MANAGER_EXTRA_ARGS, "controller manager")
+        }
         (Init, SCHEDULER_EXTRA_ARGS) => deprecated_args(SCHEDULER_EXTRA_ARGS, "scheduler"),
-        (Init, CERT_DIR) => string_default(CERT_DIR, "/etc/kubernetes/pki", "Directory where certificates are stored and saved"),
-        (Reset, CERT_DIR) => string_default(CERT_DIR, "/etc/kubernetes/pki", "Directory holding the certificates; when given, it is cleaned"),
+        (Init, CERT_DIR) => string_default(
+            CERT_DIR,
+            "/etc/kubernetes/pki",
+            "Directory where certificates are stored and saved",
+        ),
+        (Reset, CERT_DIR) => string_default(
+            CERT_DIR,
+            "/etc/kubernetes/pki",
+            "Directory holding the certificates; when given, it is cleaned",
+        ),
         (_, CONFIG) => string(CONFIG, "Path to a kubeadm configuration file"),
-        (Init, CONTROL_PLANE_ENDPOINT) => string(CONTROL_PLANE_ENDPOINT, "A stable IP address or DNS name for the control plane"),
+        (Init, CONTROL_PLANE_ENDPOINT) => {
+            string(CONTROL_PLANE_ENDPOINT, "A stable IP address or DNS name for the control plane")
+        }
         (_, DRY_RUN) => boolean(DRY_RUN, "Change nothing; only print what would be done"),
-        (Init, FEATURE_GATES) => string(FEATURE_GATES, "key=value pairs of kubeadm feature gates. Options are:\nControlPlaneKubeletLocalMode=true|false (default=true)\nNodeLocalCRISocket=true|false (default=true)\nPublicKeysECDSA=true|false (DEPRECATED - default=false)\nRootlessControlPlane=true|false (ALPHA - default=false)"),
+        (Init, FEATURE_GATES) => string(
+            FEATURE_GATES,
+            "key=value pairs of kubeadm feature gates. Options are:\nControlPlaneKubeletLocalMode=true|false (default=true)\nNodeLocalCRISocket=true|false (default=true)\nPublicKeysECDSA=true|false (DEPRECATED - default=false)\nRootlessControlPlane=true|false (ALPHA - default=false)",
+        ),
         (_, IGNORE_PREFLIGHT_ERRORS) => list(IGNORE_PREFLIGHT_ERRORS, IGNORE_HELP),
-        (Init, IMAGE_REPOSITORY) => string_default(IMAGE_REPOSITORY, "registry.k8s.io", "Container registry to pull control plane images from"),
-        (Init, KUBECONFIG_DIR) => string_default(KUBECONFIG_DIR, "/etc/kubernetes", "Directory where kubeconfig files are saved"),
-        (Init | Reset, KUBECONFIG) => string_default(KUBECONFIG, "/etc/kubernetes/admin.conf", "kubeconfig file used to talk to the cluster"),
-        (Init, KUBERNETES_VERSION) => string_default(KUBERNETES_VERSION, "stable-1", "Kubernetes version of the control plane"),
-        (Init, SERVICE_DNS_DOMAIN) => string_default(SERVICE_DNS_DOMAIN, "cluster.local", "DNS domain for Services, e.g. \"myorg.internal\""),
-        (Init, SERVICE_CIDR) => string_default(SERVICE_CIDR, "10.96.0.0/12", "IP address range for Service virtual IPs"),
-        (Init, POD_NETWORK_CIDR) => string(POD_NETWORK_CIDR, "IP address range for the Pod network; when set, the control plane allocates a CIDR to every node"),
-        (_, CRI_SOCKET) => string(CRI_SOCKET, "Path of the CRI socket; only needed when several or non-standard sockets exist"),
+        (Init, IMAGE_REPOSITORY) => string_default(
+            IMAGE_REPOSITORY,
+            "registry.k8s.io",
+            "Container registry to pull control plane images from",
+        ),
+        (Init, KUBECONFIG_DIR) => {
+            string_default(KUBECONFIG_DIR, "/etc/kubernetes", "Directory where kubeconfig files are saved")
+        }
+        (Init | Reset, KUBECONFIG) => string_default(
+            KUBECONFIG,
+            "/etc/kubernetes/admin.conf",
+            "kubeconfig file used to talk to the cluster",
+        ),
+        (Init, KUBERNETES_VERSION) => {
+            string_default(KUBERNETES_VERSION, "stable-1", "Kubernetes version of the control plane")
+        }
+        (Init, SERVICE_DNS_DOMAIN) => string_default(
+            SERVICE_DNS_DOMAIN,
+            "cluster.local",
+            "DNS domain for Services, e.g. \"myorg.internal\"",
+        ),
+        (Init, SERVICE_CIDR) => {
+            string_default(SERVICE_CIDR, "10.96.0.0/12", "IP address range for Service virtual IPs")
+        }
+        (Init, POD_NETWORK_CIDR) => string(
+            POD_NETWORK_CIDR,
+            "IP address range for the Pod network; when set, the control plane allocates a CIDR to every node",
+        ),
+        (_, CRI_SOCKET) => string(
+            CRI_SOCKET,
+            "Path of the CRI socket; only needed when several or non-standard sockets exist",
+        ),
         (Init | Join, NODE_NAME) => string(NODE_NAME, "Name of this node"),
-        (Init, SKIP_TOKEN_PRINT) => boolean(SKIP_TOKEN_PRINT, "Don't print the default bootstrap token that 'kubeadm init' creates"),
-        (Init, TOKEN) => string(TOKEN, "Token establishing mutual trust between nodes and the control plane; format [a-z0-9]{6}\\.[a-z0-9]{16}, e.g. abcdef.0123456789abcdef"),
-        (Join, TOKEN) => string(TOKEN, "Token used for both discovery and TLS bootstrap unless those are given separately"),
-        (Init, TOKEN_TTL) => string_default(TOKEN_TTL, "24h0m0s", "Lifetime of the token before it is deleted (e.g. 1s, 2m, 3h); '0' means it never expires").value_name("duration"),
-        (Join, TLS_BOOTSTRAP_TOKEN) => string(TLS_BOOTSTRAP_TOKEN, "Token used to authenticate to the control plane temporarily while the node joins"),
-        (Join, DISCOVERY_TOKEN) => string(DISCOVERY_TOKEN, "Token-based discovery: token used to validate cluster information fetched from the API server"),
-        (Join, DISCOVERY_TOKEN_CA_CERT_HASH) => list(DISCOVERY_TOKEN_CA_CERT_HASH, "Token-based discovery: check that the root CA public key matches this hash (\"<type>:<value>\")"),
-        (Join, DISCOVERY_TOKEN_UNSAFE_SKIP) => boolean(DISCOVERY_TOKEN_UNSAFE_SKIP, "Token-based discovery: allow joining without --discovery-token-ca-cert-hash pinning"),
-        (Join, DISCOVERY_FILE) => string(DISCOVERY_FILE, "File-based discovery: file or URL with the cluster information"),
+        (Init, SKIP_TOKEN_PRINT) => {
+            boolean(SKIP_TOKEN_PRINT, "Don't print the default bootstrap token that 'kubeadm init' creates")
+        }
+        (Init, TOKEN) => string(
+            TOKEN,
+            "Token establishing mutual trust between nodes and the control plane; format [a-z0-9]{6}\\.[a-z0-9]{16}, e.g. abcdef.0123456789abcdef",
+        ),
+        (Join, TOKEN) => {
+            string(TOKEN, "Token used for both discovery and TLS bootstrap unless those are given separately")
+        }
+        (Init, TOKEN_TTL) => string_default(
+            TOKEN_TTL,
+            "24h0m0s",
+            "Lifetime of the token before it is deleted (e.g. 1s, 2m, 3h); '0' means it never expires",
+        )
+        .value_name("duration"),
+        (Join, TLS_BOOTSTRAP_TOKEN) => string(
+            TLS_BOOTSTRAP_TOKEN,
+            "Token used to authenticate to the control plane temporarily while the node joins",
+        ),
+        (Join, DISCOVERY_TOKEN) => string(
+            DISCOVERY_TOKEN,
+            "Token-based discovery: token used to validate cluster information fetched from the API server",
+        ),
+        (Join, DISCOVERY_TOKEN_CA_CERT_HASH) => list(
+            DISCOVERY_TOKEN_CA_CERT_HASH,
+            "Token-based discovery: check that the root CA public key matches this hash (\"<type>:<value>\")",
+        ),
+        (Join, DISCOVERY_TOKEN_UNSAFE_SKIP) => boolean(
+            DISCOVERY_TOKEN_UNSAFE_SKIP,
+            "Token-based discovery: allow joining without --discovery-token-ca-cert-hash pinning",
+        ),
+        (Join, DISCOVERY_FILE) => {
+            string(DISCOVERY_FILE, "File-based discovery: file or URL with the cluster information")
+        }
         (Join, CONTROL_PLANE) => boolean(CONTROL_PLANE, "Create a new control plane instance on this node"),
-        (Init, UPLOAD_CERTS) => boolean(UPLOAD_CERTS, "Upload the control-plane certificates to the kubeadm-certs Secret"),
-        (Init, CERTIFICATE_KEY) => string(CERTIFICATE_KEY, "Hex-encoded 32-byte AES key that encrypts the control-plane certificates in the kubeadm-certs Secret"),
-        (Join, CERTIFICATE_KEY) => string(CERTIFICATE_KEY, "Hex-encoded 32-byte AES key that decrypts the certificate Secret uploaded by init"),
-        (Init, SKIP_CERTIFICATE_KEY_PRINT) => boolean(SKIP_CERTIFICATE_KEY_PRINT, "Don't print the key that encrypts the control-plane certificates"),
+        (Init, UPLOAD_CERTS) => {
+            boolean(UPLOAD_CERTS, "Upload the control-plane certificates to the kubeadm-certs Secret")
+        }
+        (Init, CERTIFICATE_KEY) => string(
+            CERTIFICATE_KEY,
+            "Hex-encoded 32-byte AES key that encrypts the control-plane certificates in the kubeadm-certs Secret",
+        ),
+        (Join, CERTIFICATE_KEY) => string(
+            CERTIFICATE_KEY,
+            "Hex-encoded 32-byte AES key that decrypts the certificate Secret uploaded by init",
+        ),
+        (Init, SKIP_CERTIFICATE_KEY_PRINT) => boolean(
+            SKIP_CERTIFICATE_KEY_PRINT,
+            "Don't print the key that encrypts the control-plane certificates",
+        ),
         (Reset, FORCE) => boolean(FORCE, "Reset the node without asking for confirmation").short('f'),
         (Init | Join, PATCHES) => string(PATCHES, PATCHES_HELP),
-        (Reset, CLEANUP_TMP_DIR) => boolean(CLEANUP_TMP_DIR, "Clean up the \"/etc/kubernetes/tmp\" directory"),
+        (Reset, CLEANUP_TMP_DIR) => {
+            boolean(CLEANUP_TMP_DIR, "Clean up the \"/etc/kubernetes/tmp\" directory")
+        }
         _ => return None,
     };
     Some(arg)
@@ -152,9 +249,15 @@ pub fn workflow_flag(wf: Workflow, name: &str) -> Option<Arg> {
 
 fn deprecated_args(name: &'static str, component: &'static str) -> Arg {
     let help = match component {
-        "API server" => "DEPRECATED (use ClusterConfiguration.apiServer.extraArgs): extra flags for the API server as <flagname>=<value>",
-        "controller manager" => "DEPRECATED (use ClusterConfiguration.controllerManager.extraArgs): extra flags for the controller manager as <flagname>=<value>",
-        _ => "DEPRECATED (use ClusterConfiguration.scheduler.extraArgs): extra flags for the scheduler as <flagname>=<value>",
+        "API server" => {
+            "DEPRECATED (use ClusterConfiguration.apiServer.extraArgs): extra flags for the API server as <flagname>=<value>"
+        }
+        "controller manager" => {
+            "DEPRECATED (use ClusterConfiguration.controllerManager.extraArgs): extra flags for the controller manager as <flagname>=<value>"
+        }
+        _ => {
+            "DEPRECATED (use ClusterConfiguration.scheduler.extraArgs): extra flags for the scheduler as <flagname>=<value>"
+        }
     };
     // pflag hides deprecated flags from help.
     list(name, help).value_name("key=value").hide(true)
@@ -164,24 +267,71 @@ fn deprecated_args(name: &'static str, component: &'static str) -> Arg {
 pub fn command_flags(wf: Workflow) -> &'static [&'static str] {
     match wf {
         Workflow::Init => &[
-            APISERVER_ADVERTISE_ADDRESS, APISERVER_BIND_PORT, NODE_NAME, CERTIFICATE_KEY, CRI_SOCKET,
-            SERVICE_CIDR, POD_NETWORK_CIDR, SERVICE_DNS_DOMAIN, CONTROL_PLANE_ENDPOINT, KUBERNETES_VERSION,
-            CERT_DIR, APISERVER_CERT_SANS, FEATURE_GATES, CONFIG, IGNORE_PREFLIGHT_ERRORS, SKIP_TOKEN_PRINT,
-            DRY_RUN, UPLOAD_CERTS, SKIP_CERTIFICATE_KEY_PRINT, PATCHES, TOKEN, TOKEN_TTL, IMAGE_REPOSITORY,
+            APISERVER_ADVERTISE_ADDRESS,
+            APISERVER_BIND_PORT,
+            NODE_NAME,
+            CERTIFICATE_KEY,
+            CRI_SOCKET,
+            SERVICE_CIDR,
+            POD_NETWORK_CIDR,
+            SERVICE_DNS_DOMAIN,
+            CONTROL_PLANE_ENDPOINT,
+            KUBERNETES_VERSION,
+            CERT_DIR,
+            APISERVER_CERT_SANS,
+            FEATURE_GATES,
+            CONFIG,
+            IGNORE_PREFLIGHT_ERRORS,
+            SKIP_TOKEN_PRINT,
+            DRY_RUN,
+            UPLOAD_CERTS,
+            SKIP_CERTIFICATE_KEY_PRINT,
+            PATCHES,
+            TOKEN,
+            TOKEN_TTL,
+            IMAGE_REPOSITORY,
         ],
         Workflow::Join => &[
-            NODE_NAME, CERTIFICATE_KEY, APISERVER_ADVERTISE_ADDRESS, APISERVER_BIND_PORT, DISCOVERY_TOKEN,
-            DISCOVERY_TOKEN_CA_CERT_HASH, DISCOVERY_TOKEN_UNSAFE_SKIP, DISCOVERY_FILE, TLS_BOOTSTRAP_TOKEN,
-            CRI_SOCKET, CONFIG, IGNORE_PREFLIGHT_ERRORS, TOKEN, CONTROL_PLANE, DRY_RUN, PATCHES,
+            NODE_NAME,
+            CERTIFICATE_KEY,
+            APISERVER_ADVERTISE_ADDRESS,
+            APISERVER_BIND_PORT,
+            DISCOVERY_TOKEN,
+            DISCOVERY_TOKEN_CA_CERT_HASH,
+            DISCOVERY_TOKEN_UNSAFE_SKIP,
+            DISCOVERY_FILE,
+            TLS_BOOTSTRAP_TOKEN,
+            CRI_SOCKET,
+            CONFIG,
+            IGNORE_PREFLIGHT_ERRORS,
+            TOKEN,
+            CONTROL_PLANE,
+            DRY_RUN,
+            PATCHES,
         ],
-        Workflow::Reset => &[CERT_DIR, FORCE, DRY_RUN, CLEANUP_TMP_DIR, KUBECONFIG, CONFIG, IGNORE_PREFLIGHT_ERRORS, CRI_SOCKET],
+        Workflow::Reset => &[
+            CERT_DIR,
+            FORCE,
+            DRY_RUN,
+            CLEANUP_TMP_DIR,
+            KUBECONFIG,
+            CONFIG,
+            IGNORE_PREFLIGHT_ERRORS,
+            CRI_SOCKET,
+        ],
     }
 }
 
 /// Flags only the generated phase subcommands may inherit (upstream's `SetAdditionalFlags`).
 pub fn additional_flags(wf: Workflow) -> &'static [&'static str] {
     match wf {
-        Workflow::Init => &[KUBECONFIG, KUBECONFIG_DIR, APISERVER_EXTRA_ARGS, CONTROLLER_MANAGER_EXTRA_ARGS, SCHEDULER_EXTRA_ARGS],
+        Workflow::Init => &[
+            KUBECONFIG,
+            KUBECONFIG_DIR,
+            APISERVER_EXTRA_ARGS,
+            CONTROLLER_MANAGER_EXTRA_ARGS,
+            SCHEDULER_EXTRA_ARGS,
+        ],
         Workflow::Join | Workflow::Reset => &[],
     }
 }
@@ -212,11 +362,13 @@ impl Flags<'_> {
     }
     /// pflag's `Changed`: the user gave the flag on the command line.
     pub fn changed(&self, name: &str) -> bool {
-        self.0.try_contains_id(name).unwrap_or(false) && self.0.value_source(name) == Some(ValueSource::CommandLine)
+        self.0.try_contains_id(name).unwrap_or(false)
+            && self.0.value_source(name) == Some(ValueSource::CommandLine)
     }
     /// Every flag given on the command line, sorted by name (like pflag's `Visit`).
     pub fn changed_names(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.0.ids().map(|id| id.as_str().to_string()).filter(|n| self.changed(n)).collect();
+        let mut v: Vec<String> =
+            self.0.ids().map(|id| id.as_str().to_string()).filter(|n| self.changed(n)).collect();
         v.sort();
         v
     }
@@ -228,9 +380,22 @@ pub fn validate_mixed_arguments(flags: &Flags<'_>) -> anyhow::Result<()> {
         return Ok(());
     }
     const ALLOWED: &[&str] = &[
-        CONFIG, IGNORE_PREFLIGHT_ERRORS, DRY_RUN, KUBECONFIG, NODE_NAME, KUBECONFIG_DIR, UPLOAD_CERTS,
-        "print-manifest", "allow-missing-template-keys", "output", "show-managed-fields", "print-join-command",
-        "rootfs", "v", "log-file", "yes",
+        CONFIG,
+        IGNORE_PREFLIGHT_ERRORS,
+        DRY_RUN,
+        KUBECONFIG,
+        NODE_NAME,
+        KUBECONFIG_DIR,
+        UPLOAD_CERTS,
+        "print-manifest",
+        "allow-missing-template-keys",
+        "output",
+        "show-managed-fields",
+        "print-join-command",
+        "rootfs",
+        "v",
+        "log-file",
+        "yes",
     ];
     let bad: Vec<String> = flags
         .changed_names()

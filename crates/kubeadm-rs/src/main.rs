@@ -56,7 +56,9 @@ fn dispatch(out: &Output, cli: Cli) -> anyhow::Result<()> {
         Commands::Join(args) => commands::join::run(out, &args),
         Commands::Reset(args) => commands::reset::run(out, &args),
         Commands::Version { output } => commands::version::run(out, &output),
-        Commands::Token { command, kubeconfig, dry_run } => commands::token::run(out, &command, &kubeconfig, dry_run),
+        Commands::Token { command, kubeconfig, dry_run } => {
+            commands::token::run(out, &command, &kubeconfig, dry_run)
+        }
         Commands::Upgrade { command } => commands::upgrade::run(&command),
         Commands::Kubeconfig { command } => commands::kubeconfig::run(out, &command),
     }
@@ -67,7 +69,10 @@ fn is_not_implemented(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
         e.downcast_ref::<NotImplemented>().is_some()
             || matches!(e.downcast_ref::<PhaseError>(), Some(PhaseError::NotImplemented(_)))
-            || matches!(e.downcast_ref::<WorkflowError>(), Some(WorkflowError::Phase { cause: PhaseError::NotImplemented(_), .. }))
+            || matches!(
+                e.downcast_ref::<WorkflowError>(),
+                Some(WorkflowError::Phase { cause: PhaseError::NotImplemented(_), .. })
+            )
     })
 }
 
@@ -79,7 +84,10 @@ fn report(out: &Output, err: &anyhow::Error) -> ExitCode {
     if out.verbosity > 4 {
         eprintln!("error: {err:?}");
     } else {
-        eprintln!("error: {}\nTo see the stack trace of this error execute with --v=5 or higher", output::error_message(err));
+        eprintln!(
+            "error: {}\nTo see the stack trace of this error execute with --v=5 or higher",
+            output::error_message(err)
+        );
     }
     if is_not_implemented(err) { ExitCode::from(EXIT_NOT_IMPLEMENTED) } else { ExitCode::from(EXIT_ERROR) }
 }

@@ -13,7 +13,8 @@ pub fn error_message(err: &anyhow::Error) -> String {
         let text = cause.to_string();
         // kubeadm-pki renders I/O errors Go-style (`open <path>: no such file or directory`).
         let skip = prev_is_pki && cause.downcast_ref::<std::io::Error>().is_some();
-        prev_is_pki = cause.downcast_ref::<kubeadm_pki::PkiError>().is_some() || cause.downcast_ref::<Box<kubeadm_pki::PkiError>>().is_some();
+        prev_is_pki = cause.downcast_ref::<kubeadm_pki::PkiError>().is_some()
+            || cause.downcast_ref::<Box<kubeadm_pki::PkiError>>().is_some();
         if skip {
             continue;
         }

@@ -77,7 +77,9 @@ fn extra_args(values: &[String], flag: &str) -> anyhow::Result<Vec<v1beta4::Arg>
         .iter()
         .map(|kv| match kv.split_once('=') {
             Some((k, v)) => Ok(v1beta4::Arg::new(k.trim_start_matches("--"), v)),
-            None => anyhow::bail!("invalid argument {kv:?} for \"--{flag}\" flag: expected <flagname>=<value>"),
+            None => {
+                anyhow::bail!("invalid argument {kv:?} for \"--{flag}\" flag: expected <flagname>=<value>")
+            }
         })
         .collect()
 }
@@ -86,7 +88,9 @@ fn extra_args(values: &[String], flag: &str) -> anyhow::Result<Vec<v1beta4::Arg>
 pub fn parse_feature_gates(s: &str) -> anyhow::Result<std::collections::BTreeMap<String, bool>> {
     let mut m = std::collections::BTreeMap::new();
     for kv in s.split(',').filter(|x| !x.is_empty()) {
-        let Some((k, v)) = kv.split_once('=') else { anyhow::bail!("missing bool value for feature-gate key:{kv}") };
+        let Some((k, v)) = kv.split_once('=') else {
+            anyhow::bail!("missing bool value for feature-gate key:{kv}")
+        };
         let (k, v) = (k.trim(), v.trim());
         if !kubeadm_api::validation::KNOWN_FEATURE_GATES.iter().any(|(n, _)| *n == k) {
             anyhow::bail!("unrecognized feature-gate key: {k}");
@@ -102,14 +106,22 @@ pub fn parse_feature_gates(s: &str) -> anyhow::Result<std::collections::BTreeMap
 }
 
 /// Applies the command-line overrides (only used without `--config`, which cannot be mixed).
-fn apply_overrides(opts: &InitOptions, init: &mut v1beta4::InitConfiguration, cluster: &mut v1beta4::ClusterConfiguration) -> anyhow::Result<()> {
+fn apply_overrides(
+    opts: &InitOptions,
+    init: &mut v1beta4::InitConfiguration,
+    cluster: &mut v1beta4::ClusterConfiguration,
+) -> anyhow::Result<()> {
     use crate::flags::names::*;
     for (name, value) in &opts.overrides {
         match (*name, value) {
-            (APISERVER_ADVERTISE_ADDRESS, FlagValue::Str(v)) => init.local_api_endpoint.advertise_address = v.clone(),
+            (APISERVER_ADVERTISE_ADDRESS, FlagValue::Str(v)) => {
+                init.local_api_endpoint.advertise_address = v.clone()
+            }
             (APISERVER_BIND_PORT, FlagValue::Int(p)) => init.local_api_endpoint.bind_port = *p,
             (NODE_NAME, FlagValue::Str(v)) => init.node_registration.name = v.clone(),
-            (CERTIFICATE_KEY, FlagValue::Str(v)) => init.certificate_key = v1beta4::SecretString::new(v.clone()),
+            (CERTIFICATE_KEY, FlagValue::Str(v)) => {
+                init.certificate_key = v1beta4::SecretString::new(v.clone())
+            }
             (CRI_SOCKET, FlagValue::Str(v)) => init.node_registration.cri_socket = v.clone(),
             (SERVICE_CIDR, FlagValue::Str(v)) => cluster.networking.service_subnet = v.clone(),
             (POD_NETWORK_CIDR, FlagValue::Str(v)) => cluster.networking.pod_subnet = v.clone(),
@@ -120,18 +132,25 @@ fn apply_overrides(opts: &InitOptions, init: &mut v1beta4::InitConfiguration, cl
             (IMAGE_REPOSITORY, FlagValue::Str(v)) => cluster.image_repository = v.clone(),
             (FEATURE_GATES, FlagValue::Str(v)) => cluster.feature_gates = parse_feature_gates(v)?,
             (APISERVER_CERT_SANS, FlagValue::List(v)) => cluster.api_server.cert_sans = v.clone(),
-            (APISERVER_EXTRA_ARGS, FlagValue::List(v)) => cluster.api_server.control_plane_component.extra_args = extra_args(v, name)?,
-            (CONTROLLER_MANAGER_EXTRA_ARGS, FlagValue::List(v)) => cluster.controller_manager.extra_args = extra_args(v, name)?,
+            (APISERVER_EXTRA_ARGS, FlagValue::List(v)) => {
+                cluster.api_server.control_plane_component.extra_args = extra_args(v, name)?
+            }
+            (CONTROLLER_MANAGER_EXTRA_ARGS, FlagValue::List(v)) => {
+                cluster.controller_manager.extra_args = extra_args(v, name)?
+            }
             (SCHEDULER_EXTRA_ARGS, FlagValue::List(v)) => cluster.scheduler.extra_args = extra_args(v, name)?,
             (TOKEN, FlagValue::Str(v)) => {
-                let tok = v1beta4::BootstrapTokenString::parse(v).map_err(|_| anyhow::anyhow!("the bootstrap token given with --token has an invalid format"))?;
+                let tok = v1beta4::BootstrapTokenString::parse(v).map_err(|_| {
+                    anyhow::anyhow!("the bootstrap token given with --token has an invalid format")
+                })?;
                 if init.bootstrap_tokens.is_empty() {
                     init.bootstrap_tokens.push(v1beta4::BootstrapToken::default());
                 }
                 init.bootstrap_tokens[0].token = Some(tok);
             }
             (TOKEN_TTL, FlagValue::Str(v)) => {
-                let d = kubeadm_api::Duration::parse(v).map_err(|e| anyhow::anyhow!("invalid argument {v:?} for \"--token-ttl\" flag: {e}"))?;
+                let d = kubeadm_api::Duration::parse(v)
+                    .map_err(|e| anyhow::anyhow!("invalid argument {v:?} for \"--token-ttl\" flag: {e}"))?;
                 if init.bootstrap_tokens.is_empty() {
                     init.bootstrap_tokens.push(v1beta4::BootstrapToken::default());
                 }
@@ -144,11 +163,19 @@ fn apply_overrides(opts: &InitOptions, init: &mut v1beta4::InitConfiguration, cl
 }
 
 /// Host facts for dynamic defaulting, gathered from the real host.
-fn host_facts(node_name: &str) -> anyhow::Result<(kubeadm_api::defaults::HostFacts, kubeadm_host::hostfacts::HostFacts)> {
+fn host_facts(
+    node_name: &str,
+) -> anyhow::Result<(kubeadm_api::defaults::HostFacts, kubeadm_host::hostfacts::HostFacts)> {
     let facts = kubeadm_host::hostfacts::HostFacts::gather(&kubeadm_host::RealHost, node_name)?;
-    let default_address = if facts.advertise_address_warning.is_some() { None } else { Some(facts.advertise_address) };
+    let default_address =
+        if facts.advertise_address_warning.is_some() { None } else { Some(facts.advertise_address) };
     Ok((
-        kubeadm_api::defaults::HostFacts { hostname: facts.node_name.clone(), default_address, loopback_address: None, cri_socket: None },
+        kubeadm_api::defaults::HostFacts {
+            hostname: facts.node_name.clone(),
+            default_address,
+            loopback_address: None,
+            cri_socket: None,
+        },
         facts,
     ))
 }
@@ -165,7 +192,8 @@ pub fn load_init_config(out: &Output, opts: &InitOptions) -> anyhow::Result<Init
                 let shown = path.display().to_string();
                 anyhow::anyhow!("unable to read config from {shown:?} : open {shown}: {}", io_reason(&e))
             })?;
-            init_config_from_text(out, &text, opts).with_context(|| format!("error loading config file {:?}", path.display().to_string()))
+            init_config_from_text(out, &text, opts)
+                .with_context(|| format!("error loading config file {:?}", path.display().to_string()))
         }
         None => finish_init_config(out, opts, None),
     }
@@ -204,7 +232,12 @@ fn finish_init_config(out: &Output, opts: &InitOptions, text: Option<&str>) -> a
             }
         }
     };
-    let warnings = kubeadm_api::defaults::set_init_dynamic_defaults(&mut bundle.init, &mut bundle.cluster, &facts, &mut gen_token)?;
+    let warnings = kubeadm_api::defaults::set_init_dynamic_defaults(
+        &mut bundle.init,
+        &mut bundle.cluster,
+        &facts,
+        &mut gen_token,
+    )?;
     for w in warnings {
         out.warn(w);
     }
@@ -212,7 +245,13 @@ fn finish_init_config(out: &Output, opts: &InitOptions, text: Option<&str>) -> a
     if !errs.is_empty() {
         anyhow::bail!("{errs}");
     }
-    Ok(InitConfig { init: bundle.init, cluster: bundle.cluster, kubelet: bundle.kubelet, kube_proxy: bundle.kube_proxy, host })
+    Ok(InitConfig {
+        init: bundle.init,
+        cluster: bundle.cluster,
+        kubelet: bundle.kubelet,
+        kube_proxy: bundle.kube_proxy,
+        host,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -256,8 +295,17 @@ pub struct PrepareFailed {
 
 /// The certificate sub-phases, in upstream order, including `sa`.
 const CERT_PHASES: &[&str] = &[
-    "ca", "apiserver", "apiserver-kubelet-client", "front-proxy-ca", "front-proxy-client", "etcd-ca", "etcd-server",
-    "etcd-peer", "etcd-healthcheck-client", "apiserver-etcd-client", "sa",
+    "ca",
+    "apiserver",
+    "apiserver-kubelet-client",
+    "front-proxy-ca",
+    "front-proxy-client",
+    "etcd-ca",
+    "etcd-server",
+    "etcd-peer",
+    "etcd-healthcheck-client",
+    "apiserver-etcd-client",
+    "sa",
 ];
 /// The kubeconfig sub-phases: (phase name, file name).
 const KUBECONFIG_PHASES: &[(&str, &str)] = &[
@@ -268,8 +316,11 @@ const KUBECONFIG_PHASES: &[(&str, &str)] = &[
     ("scheduler", "scheduler.conf"),
 ];
 /// The control-plane sub-phases: (phase name, component).
-const CONTROL_PLANE_PHASES: &[(&str, &str)] =
-    &[("apiserver", "kube-apiserver"), ("controller-manager", "kube-controller-manager"), ("scheduler", "kube-scheduler")];
+const CONTROL_PLANE_PHASES: &[(&str, &str)] = &[
+    ("apiserver", "kube-apiserver"),
+    ("controller-manager", "kube-controller-manager"),
+    ("scheduler", "kube-scheduler"),
+];
 
 fn selected(d: &InitData, name: &str) -> bool {
     d.plan.as_ref().is_none_or(|p| p.selected(name))
@@ -312,17 +363,26 @@ fn pki_output(o: kubeadm_pki::PkiOutput) -> PhaseOutput {
 }
 
 /// Loads the patches directory once per process (upstream caches the manager per path).
-fn patch_manager(d: &mut InitData) -> anyhow::Result<Option<(kubeadm_manifests::patches::PatchManager, Vec<String>)>> {
+fn patch_manager(
+    d: &mut InitData,
+) -> anyhow::Result<Option<(kubeadm_manifests::patches::PatchManager, Vec<String>)>> {
     let Some(dir) = d.patches_dir() else { return Ok(None) };
     let shown = path_str(&dir);
-    let meta = std::fs::symlink_metadata(&dir)
-        .map_err(|e| anyhow::anyhow!("could not list patch files for path {shown:?}: lstat {shown}: {}", io_reason(&e)))?;
+    let meta = std::fs::symlink_metadata(&dir).map_err(|e| {
+        anyhow::anyhow!("could not list patch files for path {shown:?}: lstat {shown}: {}", io_reason(&e))
+    })?;
     if !meta.is_dir() {
         let base = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        anyhow::bail!("could not list patch files for path {shown:?}: getPatchSetsFromPath {base}: not a directory");
+        anyhow::bail!(
+            "could not list patch files for path {shown:?}: getPatchSetsFromPath {base}: not a directory"
+        );
     }
     let mut files = Vec::new();
-    fn walk(base: &std::path::Path, dir: &std::path::Path, out: &mut Vec<kubeadm_manifests::patches::PatchFile>) -> anyhow::Result<()> {
+    fn walk(
+        base: &std::path::Path,
+        dir: &std::path::Path,
+        out: &mut Vec<kubeadm_manifests::patches::PatchFile>,
+    ) -> anyhow::Result<()> {
         let mut entries: Vec<_> = std::fs::read_dir(dir)
             .with_context(|| format!("could not read the directory {:?}", path_str(dir)))?
             .filter_map(Result::ok)
@@ -333,7 +393,8 @@ fn patch_manager(d: &mut InitData) -> anyhow::Result<Option<(kubeadm_manifests::
             if p.is_dir() {
                 walk(base, &p, out)?;
             } else {
-                let data = std::fs::read(&p).with_context(|| format!("could not read the file {:?}", path_str(&p)))?;
+                let data = std::fs::read(&p)
+                    .with_context(|| format!("could not read the file {:?}", path_str(&p)))?;
                 let rel = p.strip_prefix(base).unwrap_or(&p).display().to_string();
                 out.push(kubeadm_manifests::patches::PatchFile { path: rel, data });
             }
@@ -348,7 +409,9 @@ fn patch_manager(d: &mut InitData) -> anyhow::Result<Option<(kubeadm_manifests::
 
 /// The `--patches` manager for the API phases (kubelet-start, addons); upstream prints its reading
 /// messages once per process, so they are printed here only when no offline phase ran.
-pub fn patch_manager_for_api(d: &mut InitData) -> anyhow::Result<Option<kubeadm_manifests::patches::PatchManager>> {
+pub fn patch_manager_for_api(
+    d: &mut InitData,
+) -> anyhow::Result<Option<kubeadm_manifests::patches::PatchManager>> {
     Ok(patch_manager(d)?.map(|(pm, _)| pm))
 }
 
@@ -371,13 +434,21 @@ fn host_inputs(d: &InitData) -> kubeadm_manifests::HostInputs {
         proxy_env: kubeadm_manifests::staticpod::proxy_env_vars(facts.proxy_env.clone()),
         external_ca: external_ca(d),
         ci_image_repository: None,
-        control_plane_component_health_check: d.cfg.init.timeouts.as_ref().and_then(|t| t.control_plane_component_health_check),
+        control_plane_component_health_check: d
+            .cfg
+            .init
+            .timeouts
+            .as_ref()
+            .and_then(|t| t.control_plane_component_health_check),
     }
 }
 
 /// The CA used to sign kubeconfig client certificates: generated in this run, else from the
 /// certificate write dir (upstream `getKubeConfigSpecs`).
-fn kubeconfig_ca(d: &InitData, generated: &[kubeadm_api::OutFile]) -> anyhow::Result<kubeadm_pki::CertAndKey> {
+fn kubeconfig_ca(
+    d: &InitData,
+    generated: &[kubeadm_api::OutFile],
+) -> anyhow::Result<kubeadm_pki::CertAndKey> {
     let dir = d.cert_write_dir();
     let crt = kubeadm_pki::cert_path(&dir, "ca");
     let key = kubeadm_pki::key_path(&dir, "ca");
@@ -385,13 +456,15 @@ fn kubeconfig_ca(d: &InitData, generated: &[kubeadm_api::OutFile]) -> anyhow::Re
     if let (Some(c), Some(k)) = (find(&crt), find(&key)) {
         let mut certs = kubeadm_pki::Certificate::all_from_pem(&c)?;
         let cert = certs.remove(0);
-        let key = kubeadm_pki::PrivateKey::from_pem(&k)?.ok_or_else(|| anyhow::anyhow!("generated CA key is not a private key"))?;
+        let key = kubeadm_pki::PrivateKey::from_pem(&k)?
+            .ok_or_else(|| anyhow::anyhow!("generated CA key is not a private key"))?;
         return Ok(kubeadm_pki::CertAndKey { cert, key });
     }
     // Upstream tests os.IsNotExist on a wrapped error, which never matches: a missing CA gets the
     // generic message as well.
-    kubeadm_pki::load_cert_and_key(&dir, "ca")
-        .map_err(|e| anyhow::Error::new(e).context("couldn't create a kubeconfig; the CA files couldn't be loaded"))
+    kubeadm_pki::load_cert_and_key(&dir, "ca").map_err(|e| {
+        anyhow::Error::new(e).context("couldn't create a kubeconfig; the CA files couldn't be loaded")
+    })
 }
 
 /// The part of a kubeconfig phase before its client certificate: endpoint warnings, the spec and
@@ -415,7 +488,10 @@ fn kubeconfig_plan(d: &InitData, file: &str) -> anyhow::Result<KubeconfigPlan> {
         }
     }
     let specs = kc::init_kubeconfig_specs(&d.cfg.cluster, endpoint, &d.cfg.init.node_registration.name)?;
-    let spec = specs.into_iter().find(|s| s.file_name == file).ok_or_else(|| anyhow::anyhow!("couldn't retrieve KubeConfigSpec for {file}"))?;
+    let spec = specs
+        .into_iter()
+        .find(|s| s.file_name == file)
+        .ok_or_else(|| anyhow::anyhow!("couldn't retrieve KubeConfigSpec for {file}"))?;
     let algorithm = kubeconfig_key_algorithm(d)?;
     let validity = cert_inputs(d)?.cert_validity;
     Ok(KubeconfigPlan { out, spec, algorithm, not_after: d.start_time + validity })
@@ -434,8 +510,20 @@ fn kubeconfig_client(
 ) -> anyhow::Result<kubeadm_pki::CertAndKey> {
     let spec = &plan.spec;
     let client = match key {
-        Some(key) => kubeadm_pki::issue_client_cert_with_key(ca, &spec.client_name, &spec.organizations, key, plan.not_after),
-        None => kubeadm_pki::issue_client_cert(ca, &spec.client_name, &spec.organizations, plan.algorithm, plan.not_after),
+        Some(key) => kubeadm_pki::issue_client_cert_with_key(
+            ca,
+            &spec.client_name,
+            &spec.organizations,
+            key,
+            plan.not_after,
+        ),
+        None => kubeadm_pki::issue_client_cert(
+            ca,
+            &spec.client_name,
+            &spec.organizations,
+            plan.algorithm,
+            plan.not_after,
+        ),
     };
     client.with_context(|| format!("failure while creating {} client certificate", spec.client_name))
 }
@@ -450,7 +538,13 @@ fn kubeconfig_output(
     use kubeadm_manifests::kubeconfig as kc;
     let KubeconfigPlan { mut out, spec, .. } = plan;
     let key_pem = client.key.to_pem().context("failed to marshal private key to PEM")?;
-    let config = kc::build_from_spec(&spec, &d.cfg.cluster.cluster_name, ca.cert.to_pem().as_bytes(), key_pem.as_bytes(), client.cert.to_pem().as_bytes());
+    let config = kc::build_from_spec(
+        &spec,
+        &d.cfg.cluster.cluster_name,
+        ca.cert.to_pem().as_bytes(),
+        key_pem.as_bytes(),
+        client.cert.to_pem().as_bytes(),
+    );
     let dir = d.kubeconfig_dir();
     let path = dir.join(file);
     match std::fs::read(&path) {
@@ -466,7 +560,13 @@ fn kubeconfig_output(
             out.msg(kc::msg_writing(file));
             out.files.push(kc::to_out_file(&path_str(&dir), file, &config)?);
         }
-        Err(e) => return Err(anyhow::anyhow!("failed to load kubeconfig file {:?}: {}", path_str(&path), io_reason(&e))),
+        Err(e) => {
+            return Err(anyhow::anyhow!(
+                "failed to load kubeconfig file {:?}: {}",
+                path_str(&path),
+                io_reason(&e)
+            ));
+        }
     }
     Ok(out)
 }
@@ -504,10 +604,12 @@ pub fn prepare(d: &mut InitData) -> Result<(), PrepareFailed> {
     // both are needed (one parallel batch); `None` (or a failed generation, retried and reported
     // when issuing) means generate when issuing.
     let mut kubeconfig_keys: Vec<Option<kubeadm_pki::PrivateKey>> = Vec::new();
-    let kc_alg = if kubeconfigs.is_empty() || kubeconfig_external { None } else { kubeconfig_key_algorithm(d).ok() };
+    let kc_alg =
+        if kubeconfigs.is_empty() || kubeconfig_external { None } else { kubeconfig_key_algorithm(d).ok() };
 
     // certs
-    let certs: Vec<&str> = CERT_PHASES.iter().copied().filter(|n| selected(d, &format!("certs/{n}"))).collect();
+    let certs: Vec<&str> =
+        CERT_PHASES.iter().copied().filter(|n| selected(d, &format!("certs/{n}"))).collect();
     let mut generated: Vec<kubeadm_api::OutFile> = Vec::new();
     if !certs.is_empty() {
         let first = format!("certs/{}", certs[0]);
@@ -518,7 +620,12 @@ pub fn prepare(d: &mut InitData) -> Result<(), PrepareFailed> {
                 Some(alg) => {
                     let ((), keys) = rayon::join(
                         || runner.pregenerate_keys(),
-                        || kubeconfigs.par_iter().map(|_| kubeadm_pki::PrivateKey::generate(alg).ok()).collect(),
+                        || {
+                            kubeconfigs
+                                .par_iter()
+                                .map(|_| kubeadm_pki::PrivateKey::generate(alg).ok())
+                                .collect()
+                        },
                     );
                     kubeconfig_keys = keys;
                 }
@@ -541,8 +648,16 @@ pub fn prepare(d: &mut InitData) -> Result<(), PrepareFailed> {
             o.msg(kubeadm_manifests::kubeconfig::msg_external_ca(file));
             if d.dry_run {
                 let src = PathBuf::from(crate::commands::init::KUBERNETES_DIR).join(file);
-                let data = std::fs::read(&src)
-                    .map_err(|e| fail(&phase, anyhow::anyhow!("could not copy {file} to dry run directory {}: {}", path_str(&d.kubeconfig_dir()), io_reason(&e))))?;
+                let data = std::fs::read(&src).map_err(|e| {
+                    fail(
+                        &phase,
+                        anyhow::anyhow!(
+                            "could not copy {file} to dry run directory {}: {}",
+                            path_str(&d.kubeconfig_dir()),
+                            io_reason(&e)
+                        ),
+                    )
+                })?;
                 o.files.push(kubeadm_api::OutFile::secret(d.kubeconfig_dir().join(file), data, 0o600));
             }
             prepared.insert(phase, o);
@@ -551,7 +666,8 @@ pub fn prepare(d: &mut InitData) -> Result<(), PrepareFailed> {
         // Upstream, per file: the spec and its parameters, the CA (loaded for the first file),
         // the client certificate, the file. Here every client certificate is issued in one
         // parallel batch; results and errors are then taken in that same order.
-        let plans: Vec<anyhow::Result<KubeconfigPlan>> = kubeconfigs.iter().map(|(_, file)| kubeconfig_plan(d, file)).collect();
+        let plans: Vec<anyhow::Result<KubeconfigPlan>> =
+            kubeconfigs.iter().map(|(_, file)| kubeconfig_plan(d, file)).collect();
         let ca = kubeconfig_ca(d, &generated);
         kubeconfig_keys.resize_with(plans.len(), || None);
         let mut clients: Vec<Option<anyhow::Result<kubeadm_pki::CertAndKey>>> = match &ca {
@@ -580,16 +696,26 @@ pub fn prepare(d: &mut InitData) -> Result<(), PrepareFailed> {
 
     // etcd local and control-plane
     let etcd = selected(d, "etcd/local");
-    let cps: Vec<(&str, &str)> =
-        CONTROL_PLANE_PHASES.iter().copied().filter(|(n, _)| selected(d, &format!("control-plane/{n}"))).collect();
+    let cps: Vec<(&str, &str)> = CONTROL_PLANE_PHASES
+        .iter()
+        .copied()
+        .filter(|(n, _)| selected(d, &format!("control-plane/{n}")))
+        .collect();
     let mut patches = None;
     let etcd_local = etcd && cfg_has_local_etcd(d);
     if etcd_local || !cps.is_empty() {
         // Upstream reads the directory while patching the first Pod: the error is that Pod's.
-        let (first, component) = if etcd_local { ("etcd/local".to_string(), "etcd") } else { (format!("control-plane/{}", cps[0].0), cps[0].1) };
+        let (first, component) = if etcd_local {
+            ("etcd/local".to_string(), "etcd")
+        } else {
+            (format!("control-plane/{}", cps[0].0), cps[0].1)
+        };
         patches = patch_manager(d).map_err(|e| {
             let e = e.context(format!("failed to patch static Pod manifest file for {component:?}"));
-            fail(&first, if etcd_local { e.context("error creating local etcd static pod manifest file") } else { e })
+            fail(
+                &first,
+                if etcd_local { e.context("error creating local etcd static pod manifest file") } else { e },
+            )
         })?;
     }
     let host = host_inputs(d);
@@ -602,19 +728,35 @@ pub fn prepare(d: &mut InitData) -> Result<(), PrepareFailed> {
             if d.dry_run {
                 o.msg(format!("[etcd] Would ensure that {:?} directory is present", local.data_dir));
             }
-            o.msg(format!("[etcd] Creating static Pod manifest for local etcd in {:?}", path_str(&d.manifest_dir())));
+            o.msg(format!(
+                "[etcd] Creating static Pod manifest for local etcd in {:?}",
+                path_str(&d.manifest_dir())
+            ));
             if rootless && d.dry_run {
                 o.msg("[etcd] Would create users and groups for \"etcd\" to run as non-root");
                 o.msg("[etcd] Would update static pod manifest for \"etcd\" to run run as non-root");
             } else if rootless {
-                return Err(fail("etcd/local", PhaseError::NotImplemented("etcd/local with the RootlessControlPlane feature gate".into())));
+                return Err(fail(
+                    "etcd/local",
+                    PhaseError::NotImplemented(
+                        "etcd/local with the RootlessControlPlane feature gate".into(),
+                    ),
+                ));
             }
-            let pod = kubeadm_manifests::staticpod::etcd_pod(&cfg.cluster, endpoint, &cfg.init.node_registration.name, &[], &host);
-            static_pod_output(d, &pod, &mut patches, &mut o)
-                .map_err(|e| fail("etcd/local", e.context("error creating local etcd static pod manifest file")))?;
+            let pod = kubeadm_manifests::staticpod::etcd_pod(
+                &cfg.cluster,
+                endpoint,
+                &cfg.init.node_registration.name,
+                &[],
+                &host,
+            );
+            static_pod_output(d, &pod, &mut patches, &mut o).map_err(|e| {
+                fail("etcd/local", e.context("error creating local etcd static pod manifest file"))
+            })?;
             if d.dry_run {
                 let real = o.files.last().map(|f| f.path.clone()).unwrap_or_default();
-                o.print_after.push((real, PathBuf::from(crate::commands::init::MANIFESTS_DIR).join("etcd.yaml")));
+                o.print_after
+                    .push((real, PathBuf::from(crate::commands::init::MANIFESTS_DIR).join("etcd.yaml")));
             }
         } else {
             d.out.v(1, "[etcd] External etcd mode. Skipping the creation of a manifest for local etcd");
@@ -633,12 +775,19 @@ pub fn prepare(d: &mut InitData) -> Result<(), PrepareFailed> {
             }
             if rootless && d.dry_run {
                 // Upstream prints this once per CreateStaticPodFiles call, i.e. per sub-phase.
-                o.msg(format!("[control-plane] Would create users and groups for [{component}] to run as non-root"));
+                o.msg(format!(
+                    "[control-plane] Would create users and groups for [{component}] to run as non-root"
+                ));
                 o.msg(format!("[control-plane] Would update static pod manifest for {component:?} to run run as non-root"));
             } else if rootless {
-                return Err(fail(&phase, PhaseError::NotImplemented(format!("{phase} with the RootlessControlPlane feature gate"))));
+                return Err(fail(
+                    &phase,
+                    PhaseError::NotImplemented(format!("{phase} with the RootlessControlPlane feature gate")),
+                ));
             }
-            let pod = pods.iter().find(|p| p.name == *component).ok_or_else(|| fail(&phase, anyhow::anyhow!("couldn't retrieve StaticPodSpec for {component:?}")))?;
+            let pod = pods.iter().find(|p| p.name == *component).ok_or_else(|| {
+                fail(&phase, anyhow::anyhow!("couldn't retrieve StaticPodSpec for {component:?}"))
+            })?;
             static_pod_output(d, pod, &mut patches, &mut o).map_err(|e| fail(&phase, e))?;
             prepared.insert(phase, o);
         }
@@ -679,12 +828,17 @@ fn emit(d: &mut InitData, phase: &str) -> Result<(), PhaseError> {
         // absolute paths.
         let abs;
         let f = if f.path.is_relative() {
-            abs = kubeadm_api::OutFile { path: std::path::absolute(&f.path).with_context(|| format!("invalid path {:?}", path_str(&f.path)))?, ..f.clone() };
+            abs = kubeadm_api::OutFile {
+                path: std::path::absolute(&f.path)
+                    .with_context(|| format!("invalid path {:?}", path_str(&f.path)))?,
+                ..f.clone()
+            };
             &abs
         } else {
             f
         };
-        w.write(f).map_err(|e| anyhow::Error::new(e).context(format!("failed to write {:?}", path_str(&f.path))))?;
+        w.write(f)
+            .map_err(|e| anyhow::Error::new(e).context(format!("failed to write {:?}", path_str(&f.path))))?;
     }
     for (real, shown) in &o.print_after {
         let data = std::fs::read(real).with_context(|| format!("read {}", path_str(real)))?;
@@ -703,7 +857,9 @@ pub fn prepare_group(d: &mut InitData) -> Result<(), PhaseError> {
 pub fn preflight(d: &mut InitData) -> Result<(), PhaseError> {
     use kubeadm_host::preflight as pf;
     let cfg = &d.cfg;
-    let arg = |args: &[v1beta4::Arg], name: &str| args.iter().rev().find(|a| a.name == name).map(|a| a.value.clone());
+    let arg = |args: &[v1beta4::Arg], name: &str| {
+        args.iter().rev().find(|a| a.name == name).map(|a| a.value.clone())
+    };
     let etcd = match &cfg.cluster.etcd.external {
         Some(e) => pf::EtcdInput::External {
             endpoints: e.endpoints.clone(),
@@ -711,7 +867,11 @@ pub fn preflight(d: &mut InitData) -> Result<(), PhaseError> {
             cert_file: e.cert_file.clone(),
             key_file: e.key_file.clone(),
         },
-        None => pf::EtcdInput::Local { data_dir: PathBuf::from(cfg.cluster.etcd.local.as_ref().map(|l| l.data_dir.clone()).unwrap_or_default()) },
+        None => pf::EtcdInput::Local {
+            data_dir: PathBuf::from(
+                cfg.cluster.etcd.local.as_ref().map(|l| l.data_dir.clone()).unwrap_or_default(),
+            ),
+        },
     };
     let policy = match cfg.init.node_registration.image_pull_policy.as_str() {
         "Always" => pf::checks::PullPolicy::Always,
@@ -723,8 +883,14 @@ pub fn preflight(d: &mut InitData) -> Result<(), PhaseError> {
         kubernetes_version: cfg.cluster.kubernetes_version.clone(),
         bind_port: u16::try_from(cfg.init.local_api_endpoint.bind_port).unwrap_or(0),
         advertise_address: cfg.init.local_api_endpoint.advertise_address.clone(),
-        apiserver_bind_address: arg(&cfg.cluster.api_server.control_plane_component.extra_args, "bind-address"),
-        apiserver_advertise_address_arg: arg(&cfg.cluster.api_server.control_plane_component.extra_args, "advertise-address"),
+        apiserver_bind_address: arg(
+            &cfg.cluster.api_server.control_plane_component.extra_args,
+            "bind-address",
+        ),
+        apiserver_advertise_address_arg: arg(
+            &cfg.cluster.api_server.control_plane_component.extra_args,
+            "advertise-address",
+        ),
         scheduler_bind_address: arg(&cfg.cluster.scheduler.extra_args, "bind-address"),
         controller_manager_bind_address: arg(&cfg.cluster.controller_manager.extra_args, "bind-address"),
         service_subnet: cfg.cluster.networking.service_subnet.clone(),
@@ -742,8 +908,15 @@ pub fn preflight(d: &mut InitData) -> Result<(), PhaseError> {
     let ignore = pf::IgnoreSet::new(&ignore, &[]).map_err(anyhow::Error::new)?;
     // Like upstream, warnings and the block of fatal errors go to stderr as they come; the phase
     // then fails with "preflight checks failed".
-    pf::run_init_preflight(&input, &kubeadm_host::RealHost, &ignore, d.dry_run, &mut std::io::stdout(), &mut std::io::stderr())
-        .map_err(|e| PhaseError::Failed(anyhow::Error::new(e)))
+    pf::run_init_preflight(
+        &input,
+        &kubeadm_host::RealHost,
+        &ignore,
+        d.dry_run,
+        &mut std::io::stdout(),
+        &mut std::io::stderr(),
+    )
+    .map_err(|e| PhaseError::Failed(anyhow::Error::new(e)))
 }
 
 /// Phase `certs/<name>`.
@@ -764,10 +937,13 @@ pub fn kubeconfig(d: &mut InitData, file: &str) -> Result<(), PhaseError> {
 /// Phase `etcd/local`.
 pub fn etcd_local(d: &mut InitData) -> Result<(), PhaseError> {
     prepare(d).map_err(anyhow::Error::new)?;
-    if let Some(local) = d.cfg.cluster.etcd.local.as_ref().filter(|_| d.cfg.cluster.etcd.external.is_none() && !d.dry_run) {
+    if let Some(local) =
+        d.cfg.cluster.etcd.local.as_ref().filter(|_| d.cfg.cluster.etcd.external.is_none() && !d.dry_run)
+    {
         let dir = PathBuf::from(&local.data_dir);
-        kubeadm_host::fs::create_dir_all(&dir, 0o700)
-            .map_err(|e| anyhow::Error::new(e).context(format!("failed to create etcd directory {:?}", local.data_dir)))?;
+        kubeadm_host::fs::create_dir_all(&dir, 0o700).map_err(|e| {
+            anyhow::Error::new(e).context(format!("failed to create etcd directory {:?}", local.data_dir))
+        })?;
     }
     emit(d, "etcd/local")
 }
@@ -779,9 +955,14 @@ pub fn control_plane(d: &mut InitData, component: &str) -> Result<(), PhaseError
 
 /// Upstream `ValidateKubeconfigsForExternalCA` (external CA mode, checked when init starts): the
 /// kubeconfig files kubeadm cannot create without `ca.key` must exist and trust the CA.
-pub fn validate_kubeconfigs_for_external_ca(out: &Output, kubeconfig_dir: &std::path::Path, cfg: &InitConfig) -> anyhow::Result<()> {
+pub fn validate_kubeconfigs_for_external_ca(
+    out: &Output,
+    kubeconfig_dir: &std::path::Path,
+    cfg: &InitConfig,
+) -> anyhow::Result<()> {
     use kubeadm_manifests::kubeconfig as kc;
-    let (ca, intermediates) = kubeadm_pki::load_cert_chain(&cfg.certificates_dir(), "ca").context("the CA file couldn't be loaded")?;
+    let (ca, intermediates) = kubeadm_pki::load_cert_chain(&cfg.certificates_dir(), "ca")
+        .context("the CA file couldn't be loaded")?;
     let mut bundle = ca.to_pem();
     for c in &intermediates {
         bundle.push_str(&c.to_pem());
@@ -801,14 +982,17 @@ pub fn validate_kubeconfigs_for_external_ca(out: &Output, kubeconfig_dir: &std::
         for file in files {
             let path = kubeconfig_dir.join(file);
             let check = || -> anyhow::Result<Option<String>> {
-                let data = std::fs::read(&path).map_err(|e| anyhow::anyhow!("stat {}: {}", path_str(&path), io_reason(&e)))?;
+                let data = std::fs::read(&path)
+                    .map_err(|e| anyhow::anyhow!("stat {}: {}", path_str(&path), io_reason(&e)))?;
                 let read = |p: &str| std::fs::read(p).ok();
                 Ok(kc::validate_existing(&path_str(&path), &data, &expected, &read)?.warning)
             };
             match check() {
                 Ok(Some(w)) => out.warn(w),
                 Ok(None) => {}
-                Err(e) => return Err(e.context(format!("the {file} file does not exists or it is not valid"))),
+                Err(e) => {
+                    return Err(e.context(format!("the {file} file does not exists or it is not valid")));
+                }
             }
         }
     }

@@ -265,7 +265,10 @@ impl<D> Runner<D> {
             descendants.entry(f.generated_name.clone()).or_default();
             let mut parent = f.parent;
             while let Some(pi) = parent {
-                descendants.entry(flat[pi].generated_name.clone()).or_default().push(flat[i].generated_name.clone());
+                descendants
+                    .entry(flat[pi].generated_name.clone())
+                    .or_default()
+                    .push(flat[i].generated_name.clone());
                 parent = flat[pi].parent;
             }
         }
@@ -377,7 +380,9 @@ impl<D> Runner<D> {
         let mut names: Vec<String> = Vec::new();
         let mut current: Option<&Phase<D>> = None;
         for seg in path {
-            let p = level.iter().find(|p| !p.hidden && (clean_name(p.name) == *seg || p.aliases.contains(&seg.as_str())))?;
+            let p = level
+                .iter()
+                .find(|p| !p.hidden && (clean_name(p.name) == *seg || p.aliases.contains(&seg.as_str())))?;
             if p.run_all_siblings {
                 return if names.is_empty() { None } else { Some(names.join(PHASE_SEPARATOR)) };
             }
@@ -395,7 +400,11 @@ impl<D> Runner<D> {
 fn flatten_into<'a, D>(out: &mut Vec<Flat<'a, D>>, parent: Option<usize>, p: &'a Phase<D>) {
     let name = clean_name(p.name);
     let (generated_name, usage, level) = match parent {
-        Some(pi) => (format!("{}{PHASE_SEPARATOR}{name}", out[pi].generated_name), format!("{PHASE_SEPARATOR}{name}"), out[pi].level + 1),
+        Some(pi) => (
+            format!("{}{PHASE_SEPARATOR}{name}", out[pi].generated_name),
+            format!("{PHASE_SEPARATOR}{name}"),
+            out[pi].level + 1,
+        ),
         None => (name.clone(), name, 0),
     };
     out.push(Flat { phase: p, parent, level, generated_name, usage });
@@ -541,18 +550,22 @@ mod tests {
     fn dependencies() {
         let r = runner();
         let e = r.plan(&[], &s(&["foo"])).expect_err("deps");
-        assert_eq!(e.to_string(), "unresolved dependencies:\n\tmissing [foo] phase(s) needed by \"last\" phase");
+        assert_eq!(
+            e.to_string(),
+            "unresolved dependencies:\n\tmissing [foo] phase(s) needed by \"last\" phase"
+        );
         assert!(r.plan(&s(&["foo", "last"]), &[]).is_ok());
     }
 
     #[test]
     fn phase_errors_are_wrapped() {
-        let r = Runner::<Data> {
-            command: "test",
-            phases: vec![Phase::new("a", "a").children(vec![
-                Phase::new("b", "b").run(|_| Err(PhaseError::NotImplemented("a/b".into()))),
-            ])],
-        };
+        let r =
+            Runner::<Data> {
+                command: "test",
+                phases: vec![Phase::new("a", "a").children(vec![
+                    Phase::new("b", "b").run(|_| Err(PhaseError::NotImplemented("a/b".into()))),
+                ])],
+            };
         let plan = r.plan(&[], &[]).expect("plan");
         let e = r.execute(&plan, &mut Data::default()).expect_err("fails");
         assert_eq!(e.to_string(), "error execution phase a/b: phase \"a/b\" is not implemented yet");

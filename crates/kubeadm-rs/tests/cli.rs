@@ -46,7 +46,18 @@ fn root_help_lists_commands() {
     let o = run(&["--help"]);
     assert!(o.status.success());
     let s = stdout(&o);
-    for c in ["certs", "completion", "config", "init", "join", "reset", "token", "upgrade", "version", "kubeconfig"] {
+    for c in [
+        "certs",
+        "completion",
+        "config",
+        "init",
+        "join",
+        "reset",
+        "token",
+        "upgrade",
+        "version",
+        "kubeconfig",
+    ] {
         assert!(s.contains(c), "missing {c} in help:\n{s}");
     }
 }
@@ -57,7 +68,10 @@ fn init_help_has_phase_tree() {
     assert!(o.status.success());
     let s = stdout(&o);
     assert!(s.contains("The \"init\" command executes the following phases:\n```\npreflight                     Run pre-flight checks\n"), "{s}");
-    assert!(s.contains("  /enable-client-cert-rotation  Enable kubelet client certificate rotation\n"), "{s}");
+    assert!(
+        s.contains("  /enable-client-cert-rotation  Enable kubelet client certificate rotation\n"),
+        "{s}"
+    );
     assert!(s.contains("--skip-phases"), "{s}");
 }
 
@@ -97,8 +111,13 @@ fn version_formats() {
 fn unknown_phase_in_skip_phases() {
     let dir = tempfile::tempdir().expect("tempdir");
     let o = run(&[
-        "init", "--skip-phases", "nope", "--cert-dir", &dir.path().join("pki").display().to_string(),
-        "--kubernetes-version", "v1.37.2",
+        "init",
+        "--skip-phases",
+        "nope",
+        "--cert-dir",
+        &dir.path().join("pki").display().to_string(),
+        "--kubernetes-version",
+        "v1.37.2",
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("invalid phase name: nope"), "{}", stderr(&o));
@@ -116,7 +135,12 @@ fn unknown_phase_in_join_and_reset() {
 
 #[test]
 fn not_implemented_commands_fail() {
-    for args in [&["upgrade", "plan"][..], &["token", "list", "--dry-run"], &["certs", "renew", "all"], &["config", "images", "pull"]] {
+    for args in [
+        &["upgrade", "plan"][..],
+        &["token", "list", "--dry-run"],
+        &["certs", "renew", "all"],
+        &["config", "images", "pull"],
+    ] {
         let o = run(args);
         assert_eq!(o.status.code(), Some(3), "{args:?}");
         let e = stderr(&o);
@@ -141,7 +165,11 @@ fn token_commands_check_arguments_before_the_cluster() {
     assert!(stderr(&o).contains("given token didn't match pattern"), "{}", stderr(&o));
     let o = run(&["token", "list", "-o", "xml", "--kubeconfig", "/nonexistent"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("unable to match a printer suitable for the output format \"xml\""), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unable to match a printer suitable for the output format \"xml\""),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -149,7 +177,10 @@ fn api_server_phases_fail_clearly() {
     // Without --upload-certs the phase only says it skips (as upstream).
     let o = run(&["init", "phase", "upload-certs", "--kubeconfig", "/nonexistent"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(String::from_utf8_lossy(&o.stdout), "[upload-certs] Skipping phase. Please see --upload-certs\n");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "[upload-certs] Skipping phase. Please see --upload-certs\n"
+    );
     // With it, a kubeconfig that does not exist is a plain failure naming the phase.
     let o = run(&["init", "phase", "upload-certs", "--upload-certs", "--kubeconfig", "/nonexistent"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
@@ -180,8 +211,13 @@ fn hex_ok(s: &str) -> bool {
 fn bad_token_is_rejected_without_echoing_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let o = run(&[
-        "init", "--token", "NOT-A-TOKEN-secretvalue", "--cert-dir", &dir.path().join("pki").display().to_string(),
-        "--skip-phases", ONLINE,
+        "init",
+        "--token",
+        "NOT-A-TOKEN-secretvalue",
+        "--cert-dir",
+        &dir.path().join("pki").display().to_string(),
+        "--skip-phases",
+        ONLINE,
     ]);
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
@@ -195,9 +231,21 @@ fn config_mixed_with_flags_is_rejected() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = dir.path().join("c.yaml");
     std::fs::write(&cfg, "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\n").expect("write");
-    let o = run(&["init", "--config", &cfg.display().to_string(), "--pod-network-cidr", "10.0.0.0/16", "--service-cidr", "10.1.0.0/16"]);
+    let o = run(&[
+        "init",
+        "--config",
+        &cfg.display().to_string(),
+        "--pod-network-cidr",
+        "10.0.0.0/16",
+        "--service-cidr",
+        "10.1.0.0/16",
+    ]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("can not mix '--config' with arguments [pod-network-cidr service-cidr]"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("can not mix '--config' with arguments [pod-network-cidr service-cidr]"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -245,8 +293,15 @@ fn config_print_init_defaults_parses() {
 fn invalid_cidr_names_the_field_and_writes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let o = run(&[
-        "init", "--pod-network-cidr", "not-a-cidr", "--kubernetes-version", "v1.37.2",
-        "--cert-dir", &dir.path().join("pki").display().to_string(), "--skip-phases", ONLINE,
+        "init",
+        "--pod-network-cidr",
+        "not-a-cidr",
+        "--kubernetes-version",
+        "v1.37.2",
+        "--cert-dir",
+        &dir.path().join("pki").display().to_string(),
+        "--skip-phases",
+        ONLINE,
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("networking.podSubnet"), "{}", stderr(&o));
@@ -280,13 +335,33 @@ fn run_env(args: &[&str], manifests: &Path) -> Output {
 }
 
 const CERT_FILES: &[&str] = &[
-    "ca.crt", "ca.key", "apiserver.crt", "apiserver.key", "apiserver-kubelet-client.crt", "apiserver-kubelet-client.key",
-    "front-proxy-ca.crt", "front-proxy-ca.key", "front-proxy-client.crt", "front-proxy-client.key", "etcd/ca.crt",
-    "etcd/ca.key", "etcd/server.crt", "etcd/server.key", "etcd/peer.crt", "etcd/peer.key", "etcd/healthcheck-client.crt",
-    "etcd/healthcheck-client.key", "apiserver-etcd-client.crt", "apiserver-etcd-client.key", "sa.key", "sa.pub",
+    "ca.crt",
+    "ca.key",
+    "apiserver.crt",
+    "apiserver.key",
+    "apiserver-kubelet-client.crt",
+    "apiserver-kubelet-client.key",
+    "front-proxy-ca.crt",
+    "front-proxy-ca.key",
+    "front-proxy-client.crt",
+    "front-proxy-client.key",
+    "etcd/ca.crt",
+    "etcd/ca.key",
+    "etcd/server.crt",
+    "etcd/server.key",
+    "etcd/peer.crt",
+    "etcd/peer.key",
+    "etcd/healthcheck-client.crt",
+    "etcd/healthcheck-client.key",
+    "apiserver-etcd-client.crt",
+    "apiserver-etcd-client.key",
+    "sa.key",
+    "sa.pub",
 ];
-const KUBECONFIGS: &[&str] = &["admin.conf", "super-admin.conf", "kubelet.conf", "controller-manager.conf", "scheduler.conf"];
-const MANIFESTS: &[&str] = &["etcd.yaml", "kube-apiserver.yaml", "kube-controller-manager.yaml", "kube-scheduler.yaml"];
+const KUBECONFIGS: &[&str] =
+    &["admin.conf", "super-admin.conf", "kubelet.conf", "controller-manager.conf", "scheduler.conf"];
+const MANIFESTS: &[&str] =
+    &["etcd.yaml", "kube-apiserver.yaml", "kube-controller-manager.yaml", "kube-scheduler.yaml"];
 
 fn mode(p: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
@@ -304,7 +379,13 @@ fn offline_phases_write_every_file_with_upstream_modes() {
     let o = run_env(&["init", "phase", "certs", "all", "--config", &cfg], &man);
     assert!(o.status.success(), "{}", stderr(&o));
     let s = stdout(&o);
-    assert!(s.starts_with(&format!("[certs] Using certificateDir folder {:?}\n[certs] Generating \"ca\" certificate and key\n", d.join("pki").display().to_string())), "{s}");
+    assert!(
+        s.starts_with(&format!(
+            "[certs] Using certificateDir folder {:?}\n[certs] Generating \"ca\" certificate and key\n",
+            d.join("pki").display().to_string()
+        )),
+        "{s}"
+    );
     assert!(s.contains("[certs] apiserver serving cert is signed for DNS names [cli-node kubernetes kubernetes.default kubernetes.default.svc kubernetes.default.svc.cluster.local] and IPs [10.96.0.1 10.233.250.10]\n"), "{s}");
     assert!(s.ends_with("[certs] Generating \"sa\" key and public key\n"), "{s}");
     for f in CERT_FILES {
@@ -313,25 +394,43 @@ fn offline_phases_write_every_file_with_upstream_modes() {
     }
     let o = run_env(&["init", "phase", "kubeconfig", "all", "--config", &cfg, "--kubeconfig-dir", &kc], &man);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("[kubeconfig] Writing \"super-admin.conf\" kubeconfig file\n"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("[kubeconfig] Writing \"super-admin.conf\" kubeconfig file\n"),
+        "{}",
+        stdout(&o)
+    );
     for f in KUBECONFIGS {
         assert_eq!(mode(&d.join("kc").join(f)), 0o600, "{f}");
     }
     let o = run_env(&["init", "phase", "etcd", "local", "--config", &cfg], &man);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(stdout(&o), format!("[etcd] Creating static Pod manifest for local etcd in {:?}\n", man.display().to_string()));
+    assert_eq!(
+        stdout(&o),
+        format!("[etcd] Creating static Pod manifest for local etcd in {:?}\n", man.display().to_string())
+    );
     assert_eq!(mode(&d.join("etcd-data")), 0o700);
     let o = run_env(&["init", "phase", "control-plane", "all", "--config", &cfg], &man);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("[control-plane] Creating static Pod manifest for \"kube-scheduler\"\n"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("[control-plane] Creating static Pod manifest for \"kube-scheduler\"\n"),
+        "{}",
+        stdout(&o)
+    );
     for f in MANIFESTS {
         assert_eq!(mode(&man.join(f)), 0o600, "{f}");
     }
     assert_eq!(mode(&man), 0o700);
     // A second run reuses everything.
-    let o = run_env(&["init", "phase", "kubeconfig", "admin", "--config", &cfg, "--kubeconfig-dir", &kc], &man);
+    let o =
+        run_env(&["init", "phase", "kubeconfig", "admin", "--config", &cfg, "--kubeconfig-dir", &kc], &man);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(stdout(&o), format!("[kubeconfig] Using existing kubeconfig file: {:?}\n", d.join("kc/admin.conf").display().to_string()));
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "[kubeconfig] Using existing kubeconfig file: {:?}\n",
+            d.join("kc/admin.conf").display().to_string()
+        )
+    );
     let o = run_env(&["init", "phase", "certs", "apiserver", "--config", &cfg], &man);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "[certs] Using existing apiserver certificate and key on disk\n");
@@ -352,7 +451,10 @@ fn full_offline_init_in_dry_run_writes_everything_then_stops() {
     assert!(o.status.success(), "{}", stderr(&o));
     let s = stdout(&o);
     assert!(s.starts_with("[init] Using Kubernetes version: v1.37.2\n"), "{s}");
-    assert!(s.contains("[dryrun] Would write file \"/etc/kubernetes/manifests/etcd.yaml\" with content:\n"), "{s}");
+    assert!(
+        s.contains("[dryrun] Would write file \"/etc/kubernetes/manifests/etcd.yaml\" with content:\n"),
+        "{s}"
+    );
     for f in CERT_FILES.iter().chain(KUBECONFIGS).chain(MANIFESTS) {
         assert!(dry.join(f).is_file(), "missing {f}");
     }
@@ -362,9 +464,18 @@ fn full_offline_init_in_dry_run_writes_everything_then_stops() {
     // Without --skip-phases, init stops at the first phase that needs an API server.
     let dry2 = d.join("dry2");
     std::fs::create_dir(&dry2).expect("mkdir");
-    let o = bin().args(["init", "--config", &cfg, "--dry-run", "--skip-phases", "preflight"]).env("KUBEADM_INIT_DRYRUN_DIR", &dry2).output().expect("runs");
+    let o = bin()
+        .args(["init", "--config", &cfg, "--dry-run", "--skip-phases", "preflight"])
+        .env("KUBEADM_INIT_DRYRUN_DIR", &dry2)
+        .output()
+        .expect("runs");
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert!(stderr(&o).contains("error execution phase kubelet-start: phase \"kubelet-start\" is not implemented yet"), "{}", stderr(&o));
+    assert!(
+        stderr(&o)
+            .contains("error execution phase kubelet-start: phase \"kubelet-start\" is not implemented yet"),
+        "{}",
+        stderr(&o)
+    );
     assert!(dry2.join("kube-scheduler.yaml").is_file());
 }
 
@@ -372,7 +483,8 @@ fn full_offline_init_in_dry_run_writes_everything_then_stops() {
 fn unknown_field_is_an_error_naming_it_and_nothing_is_written() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    let cfg = config_in(d, "networking:\n  podSubnet: 10.244.0.0/16\n  bogusField: 1\n").display().to_string();
+    let cfg =
+        config_in(d, "networking:\n  podSubnet: 10.244.0.0/16\n  bogusField: 1\n").display().to_string();
     let o = run_env(&["init", "phase", "certs", "all", "--config", &cfg], &d.join("m"));
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("unknown field \"networking.bogusField\""), "{}", stderr(&o));
@@ -387,7 +499,9 @@ fn bad_token_in_config_is_an_error_and_nothing_is_written() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     let cfg = config_in(d, "");
-    let text = std::fs::read_to_string(&cfg).expect("read").replace("abcdef.0123456789abcdef", "abcdef.0123456789ABCDEF");
+    let text = std::fs::read_to_string(&cfg)
+        .expect("read")
+        .replace("abcdef.0123456789abcdef", "abcdef.0123456789ABCDEF");
     std::fs::write(&cfg, text).expect("write");
     let o = run_env(&["init", "phase", "certs", "all", "--config", &cfg.display().to_string()], &d.join("m"));
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
@@ -402,7 +516,11 @@ fn corrupt_existing_certificate_fails_before_anything_is_written() {
     let d = dir.path();
     let cfg = config_in(d, "").display().to_string();
     std::fs::create_dir_all(d.join("pki")).expect("mkdir");
-    std::fs::write(d.join("pki/apiserver.crt"), "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n").expect("write");
+    std::fs::write(
+        d.join("pki/apiserver.crt"),
+        "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n",
+    )
+    .expect("write");
     std::fs::write(d.join("pki/apiserver.key"), "garbage").expect("write");
     let o = run_env(&["init", "phase", "certs", "all", "--config", &cfg], &d.join("m"));
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
@@ -410,7 +528,13 @@ fn corrupt_existing_certificate_fails_before_anything_is_written() {
     assert!(stderr(&o).contains("apiserver"), "{}", stderr(&o));
     let mut files = files_under(&d.join("pki"));
     files.sort();
-    assert_eq!(files, [d.join("pki/apiserver.crt").display().to_string(), d.join("pki/apiserver.key").display().to_string()]);
+    assert_eq!(
+        files,
+        [
+            d.join("pki/apiserver.crt").display().to_string(),
+            d.join("pki/apiserver.key").display().to_string()
+        ]
+    );
 }
 
 #[test]
@@ -419,7 +543,18 @@ fn unusable_cert_dir_is_an_error_naming_it() {
     let d = dir.path();
     let file = d.join("not-a-dir");
     std::fs::write(&file, "x").expect("write");
-    let o = run(&["init", "phase", "certs", "all", "--cert-dir", &file.display().to_string(), "--kubernetes-version", "v1.37.2", "--apiserver-advertise-address", "10.0.0.1"]);
+    let o = run(&[
+        "init",
+        "phase",
+        "certs",
+        "all",
+        "--cert-dir",
+        &file.display().to_string(),
+        "--kubernetes-version",
+        "v1.37.2",
+        "--apiserver-advertise-address",
+        "10.0.0.1",
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains(&file.display().to_string()), "{}", stderr(&o));
     assert_eq!(files_under(d).len(), 1);
@@ -430,7 +565,16 @@ fn kubeconfig_without_ca_fails_clearly() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     let cfg = config_in(d, "").display().to_string();
-    let o = run(&["init", "phase", "kubeconfig", "all", "--config", &cfg, "--kubeconfig-dir", &d.join("kc").display().to_string()]);
+    let o = run(&[
+        "init",
+        "phase",
+        "kubeconfig",
+        "all",
+        "--config",
+        &cfg,
+        "--kubeconfig-dir",
+        &d.join("kc").display().to_string(),
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("error execution phase kubeconfig/admin: couldn't create a kubeconfig; the CA files couldn't be loaded: failed to load certificate: couldn't load the certificate file "), "{}", stderr(&o));
     assert!(!d.join("kc").exists());
@@ -440,7 +584,13 @@ fn kubeconfig_without_ca_fails_clearly() {
 fn config_images_list_validate_and_migrate() {
     let o = run(&["config", "images", "list", "--kubernetes-version", "v1.37.2"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).starts_with("registry.k8s.io/kube-apiserver:v1.37.2\nregistry.k8s.io/kube-controller-manager:v1.37.2\n"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).starts_with(
+            "registry.k8s.io/kube-apiserver:v1.37.2\nregistry.k8s.io/kube-controller-manager:v1.37.2\n"
+        ),
+        "{}",
+        stdout(&o)
+    );
     let o = run(&["config", "images", "list", "--kubernetes-version", "v1.37.2", "-o", "json"]);
     assert!(stdout(&o).starts_with("{\n    \"kind\": \"Images\",\n    \"apiVersion\": \"output.kubeadm.k8s.io/v1alpha3\",\n    \"images\": [\n"), "{}", stdout(&o));
     let o = run(&["config", "images", "list", "--kubernetes-version", "v1.37.2", "-o", "yaml"]);
@@ -459,7 +609,12 @@ fn config_images_list_validate_and_migrate() {
     let o = run(&["config", "migrate", "--old-config", &cfg, "--new-config", &new.display().to_string()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = std::fs::read_to_string(&new).expect("new config");
-    assert!(text.contains("kind: InitConfiguration") && text.contains("kind: ClusterConfiguration") && text.contains("imageRepository: example.com/k8s"), "{text}");
+    assert!(
+        text.contains("kind: InitConfiguration")
+            && text.contains("kind: ClusterConfiguration")
+            && text.contains("imageRepository: example.com/k8s"),
+        "{text}"
+    );
     assert_eq!(mode(&new), 0o644);
 }
 
@@ -469,7 +624,16 @@ fn preflight_runs_and_honours_ignore_preflight_errors() {
     let d = dir.path();
     let cfg = config_in(d, "").display().to_string();
     let o = bin()
-        .args(["init", "phase", "preflight", "--config", &cfg, "--dry-run", "--ignore-preflight-errors", "all"])
+        .args([
+            "init",
+            "phase",
+            "preflight",
+            "--config",
+            &cfg,
+            "--dry-run",
+            "--ignore-preflight-errors",
+            "all",
+        ])
         .env("KUBEADM_INIT_DRYRUN_DIR", d.join("dry"))
         .output()
         .expect("runs");
@@ -491,15 +655,27 @@ fn external_ca_mode_reuses_user_files_and_checks_them() {
     let kc = d.join("kc").display().to_string();
     let man = d.join("m");
     assert!(run_env(&["init", "phase", "certs", "all", "--config", &cfg], &man).status.success());
-    assert!(run_env(&["init", "phase", "kubeconfig", "all", "--config", &cfg, "--kubeconfig-dir", &kc], &man).status.success());
+    assert!(
+        run_env(&["init", "phase", "kubeconfig", "all", "--config", &cfg, "--kubeconfig-dir", &kc], &man)
+            .status
+            .success()
+    );
     std::fs::remove_file(d.join("pki/ca.key")).expect("rm ca.key");
     let o = run_env(&["init", "phase", "kubeconfig", "all", "--config", &cfg, "--kubeconfig-dir", &kc], &man);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("[kubeconfig] External CA mode: Using user provided admin.conf\n"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("[kubeconfig] External CA mode: Using user provided admin.conf\n"),
+        "{}",
+        stdout(&o)
+    );
     std::fs::remove_file(d.join("kc/scheduler.conf")).expect("rm");
     let o = run_env(&["init", "phase", "kubeconfig", "all", "--config", &cfg, "--kubeconfig-dir", &kc], &man);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("the scheduler.conf file does not exists or it is not valid: stat "), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the scheduler.conf file does not exists or it is not valid: stat "),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -510,13 +686,29 @@ fn kubeconfig_user_prints_a_kubeconfig() {
     std::fs::write(&cfg, format!("apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\ncertificatesDir: {pki}\ncontrolPlaneEndpoint: cp.example.com\n")).expect("write");
     let cfg = cfg.display().to_string();
     assert!(run(&["init", "phase", "certs", "ca", "--config", &cfg]).status.success());
-    let o = run(&["kubeconfig", "user", "--config", &cfg, "--client-name", "alice", "--token", "abcdef.0123456789abcdef"]);
+    let o = run(&[
+        "kubeconfig",
+        "user",
+        "--config",
+        &cfg,
+        "--client-name",
+        "alice",
+        "--token",
+        "abcdef.0123456789abcdef",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
-    assert!(out.contains("    server: https://cp.example.com:6443\n") && out.ends_with("    token: abcdef.0123456789abcdef\n\n"), "{out}");
+    assert!(
+        out.contains("    server: https://cp.example.com:6443\n")
+            && out.ends_with("    token: abcdef.0123456789abcdef\n\n"),
+        "{out}"
+    );
     let o = run(&["kubeconfig", "user", "--config", &cfg, "--client-name", "alice", "--org", "a,b"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("client-certificate-data: ") && stdout(&o).contains("current-context: alice@kubernetes\n"));
+    assert!(
+        stdout(&o).contains("client-certificate-data: ")
+            && stdout(&o).contains("current-context: alice@kubernetes\n")
+    );
     // The private key is printed to stdout only, never to stderr.
     assert!(!stderr(&o).contains("PRIVATE KEY"));
 }

@@ -82,7 +82,10 @@ fn check_output(out: &str, n1: &Node) -> Result<()> {
         "[addons] Applied essential addon: CoreDNS",
         "[addons] Applied essential addon: kube-proxy",
         "Your Kubernetes control-plane has initialized successfully!",
-        &format!("kubeadm join {}:6443 --token {TOKEN} \\\n\t--discovery-token-ca-cert-hash sha256:", n1.ip()),
+        &format!(
+            "kubeadm join {}:6443 --token {TOKEN} \\\n\t--discovery-token-ca-cert-hash sha256:",
+            n1.ip()
+        ),
     ] {
         ensure!(out.contains(line), "kubeadm-rs init did not print {line:?}:\n{out}");
     }
@@ -97,19 +100,29 @@ fn control_plane_taints(node: &serde_json::Value) -> Vec<serde_json::Value> {
 }
 
 fn check_cluster(bed: &Bed, n1: &Node) -> Result<()> {
-    for (ns, cm) in [("kube-system", "kubeadm-config"), ("kube-system", "kubelet-config"), ("kube-public", "cluster-info"), ("kube-system", "kube-proxy"), ("kube-system", "coredns")] {
+    for (ns, cm) in [
+        ("kube-system", "kubeadm-config"),
+        ("kube-system", "kubelet-config"),
+        ("kube-public", "cluster-info"),
+        ("kube-system", "kube-proxy"),
+        ("kube-system", "coredns"),
+    ] {
         get_json(bed, n1, &["configmap", "-n", ns, cm])?;
     }
     let secret = get_json(bed, n1, &["secret", "-n", "kube-system", "bootstrap-token-abcdef"])?;
     ensure!(secret["type"] == "bootstrap.kubernetes.io/token", "token secret: {secret}");
     wait_for("cluster-info signed by the bootstrap signer", Duration::from_secs(60), || {
-        let ci = get_json(bed, n1, &["configmap", "-n", "kube-public", "cluster-info"]).map_err(|e| e.to_string())?;
+        let ci = get_json(bed, n1, &["configmap", "-n", "kube-public", "cluster-info"])
+            .map_err(|e| e.to_string())?;
         ci["data"].get("jws-kubeconfig-abcdef").map(|_| ()).ok_or_else(|| ci.to_string())
     })?;
     let node = get_json(bed, n1, &["node", n1.name()])?;
     let labels = &node["metadata"]["labels"];
     ensure!(labels.get("node-role.kubernetes.io/control-plane").is_some(), "labels: {labels}");
-    ensure!(labels.get("node.kubernetes.io/exclude-from-external-load-balancers").is_some(), "labels: {labels}");
+    ensure!(
+        labels.get("node.kubernetes.io/exclude-from-external-load-balancers").is_some(),
+        "labels: {labels}"
+    );
     let cp = control_plane_taints(&node);
     ensure!(cp.len() == 1 && cp[0]["effect"] == "NoSchedule", "taints: {}", node["spec"]["taints"]);
     let dep = get_json(bed, n1, &["deployment", "-n", "kube-system", "coredns"])?;
@@ -119,7 +132,11 @@ fn check_cluster(bed: &Bed, n1: &Node) -> Result<()> {
     get_json(bed, n1, &["daemonset", "-n", "kube-system", "kube-proxy"])?;
     let crb = get_json(bed, n1, &["clusterrolebinding", "kubeadm:cluster-admins"])?;
     ensure!(crb["roleRef"]["name"] == "cluster-admin", "{crb}");
-    for f in ["/var/lib/kubelet/config.yaml", "/var/lib/kubelet/kubeadm-flags.env", "/var/lib/kubelet/instance-config.yaml"] {
+    for f in [
+        "/var/lib/kubelet/config.yaml",
+        "/var/lib/kubelet/kubeadm-flags.env",
+        "/var/lib/kubelet/instance-config.yaml",
+    ] {
         ensure!(n1.host_path(f).is_file(), "missing {f}");
     }
     Ok(())
@@ -129,8 +146,15 @@ fn full_init(bed: &Bed) -> Result<()> {
     let n1 = bed.node(0);
     n1.write_file(CONFIG_PATH, init_config(n1))?;
     // The kubelet's healthz, answered by socat in the node's network namespace.
-    n1.write_file("/run/kubeadm/healthz.sh", "printf 'HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok'\n")?;
-    let _healthz = n1.spawn("/usr/bin/socat", ["TCP-LISTEN:10248,bind=127.0.0.1,fork,reuseaddr", "EXEC:/bin/sh /run/kubeadm/healthz.sh"], &[])?;
+    n1.write_file(
+        "/run/kubeadm/healthz.sh",
+        "printf 'HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok'\n",
+    )?;
+    let _healthz = n1.spawn(
+        "/usr/bin/socat",
+        ["TCP-LISTEN:10248,bind=127.0.0.1,fork,reuseaddr", "EXEC:/bin/sh /run/kubeadm/healthz.sh"],
+        &[],
+    )?;
     let first = std::thread::scope(|s| -> Result<String> {
         // The runner watches the manifest directory: it starts the Pods as soon as init writes them.
         bed.start_runner(n1)?;
@@ -148,17 +172,49 @@ fn full_init(bed: &Bed) -> Result<()> {
     bed.kubectl_ok(n1, &["scale", "-n", "kube-system", "deployment/coredns", "--replicas=1"])?;
     // The re-run also uploads the certificates (copycerts) with a generated certificate key.
     let second = run_init(n1, &["--upload-certs"])?;
-    check_output(&second.replace("[upload-certs] Storing the certificates in Secret", "[upload-certs] Skipping phase. Please see --upload-certs\n"), n1)?;
+    check_output(
+        &second.replace(
+            "[upload-certs] Storing the certificates in Secret",
+            "[upload-certs] Skipping phase. Please see --upload-certs\n",
+        ),
+        n1,
+    )?;
     ensure!(second.contains("[upload-certs] Storing the certificates in Secret \"kubeadm-certs\" in the \"kube-system\" Namespace"), "{second}");
-    let key_line = second.lines().skip_while(|l| *l != "[upload-certs] Using certificate key:").nth(1).unwrap_or_default();
-    ensure!(key_line.len() == 64 && key_line.bytes().all(|b| b.is_ascii_hexdigit()), "certificate key line: {key_line:?}");
+    let key_line = second
+        .lines()
+        .skip_while(|l| *l != "[upload-certs] Using certificate key:")
+        .nth(1)
+        .unwrap_or_default();
+    ensure!(
+        key_line.len() == 64 && key_line.bytes().all(|b| b.is_ascii_hexdigit()),
+        "certificate key line: {key_line:?}"
+    );
     let certs = get_json(bed, n1, &["secret", "-n", "kube-system", "kubeadm-certs"])?;
-    ensure!(certs["data"].get("ca.crt").is_some() && certs["data"].get("sa.key").is_some(), "kubeadm-certs keys: {}", certs["data"]);
+    ensure!(
+        certs["data"].get("ca.crt").is_some() && certs["data"].get("sa.key").is_some(),
+        "kubeadm-certs keys: {}",
+        certs["data"]
+    );
     let dep = get_json(bed, n1, &["deployment", "-n", "kube-system", "coredns"])?;
     ensure!(dep["spec"]["replicas"] == 1, "coredns replicas after re-run: {}", dep["spec"]["replicas"]);
-    let secrets = bed.kubectl_ok(n1, &["get", "secrets", "-n", "kube-system", "--field-selector", "type=bootstrap.kubernetes.io/token", "-o", "name"])?;
+    let secrets = bed.kubectl_ok(
+        n1,
+        &[
+            "get",
+            "secrets",
+            "-n",
+            "kube-system",
+            "--field-selector",
+            "type=bootstrap.kubernetes.io/token",
+            "-o",
+            "name",
+        ],
+    )?;
     // abcdef plus the short-lived token that owns kubeadm-certs.
-    ensure!(secrets.lines().count() == 2 && secrets.contains("secret/bootstrap-token-abcdef"), "token secrets after re-run:\n{secrets}");
+    ensure!(
+        secrets.lines().count() == 2 && secrets.contains("secret/bootstrap-token-abcdef"),
+        "token secrets after re-run:\n{secrets}"
+    );
     let node = get_json(bed, n1, &["node", n1.name()])?;
     ensure!(control_plane_taints(&node).len() == 1, "taints after re-run: {}", node["spec"]["taints"]);
     let cms = bed.kubectl_ok(n1, &["get", "configmaps", "-n", "kube-system", "-o", "name"])?;

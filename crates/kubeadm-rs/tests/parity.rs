@@ -55,11 +55,7 @@ fn generate(tool: &Path, case_dir: &Path, root: &Path) -> Result<String, String>
         .env("HOME", "/root")
         .output()
         .map_err(|e| format!("run {}: {e}", tool.display()))?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     if out.status.success() { Ok(text) } else { Err(format!("{} failed:\n{text}", tool.display())) }
 }
 
@@ -109,8 +105,11 @@ fn describe_cert(pem_bytes: &[u8]) -> String {
         Ok(key) => d += &format!("public-key-bits: {}\n", key.key_size()),
         Err(e) => d += &format!("public-key: unparsable ({e})\n"),
     }
-    let mut exts: Vec<String> =
-        cert.extensions().iter().map(|e| format!("{}{}", e.oid, if e.critical { " (critical)" } else { "" })).collect();
+    let mut exts: Vec<String> = cert
+        .extensions()
+        .iter()
+        .map(|e| format!("{}{}", e.oid, if e.critical { " (critical)" } else { "" }))
+        .collect();
     exts.sort();
     d += &format!("extensions: {exts:?}\n");
     for ext in cert.extensions() {
@@ -234,9 +233,8 @@ fn compare(upstream: &Path, ours: &Path) -> String {
 }
 
 fn parity_case(case: &str) {
-    let upstream_bin = upstream_kubeadm(
-        "they bind a scratch folder over /etc/kubernetes in a private mount namespace",
-    );
+    let upstream_bin =
+        upstream_kubeadm("they bind a scratch folder over /etc/kubernetes in a private mount namespace");
     let ours = PathBuf::from(env!("CARGO_BIN_EXE_kubeadm-rs"));
     let case_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/parity").join(case);
     let scratch = tempfile::Builder::new().prefix(&format!("parity-{case}-")).tempdir().expect("tempdir");
@@ -246,11 +244,16 @@ fn parity_case(case: &str) {
     let rs_out = generate(&ours, &case_dir, &rs_root).unwrap_or_else(|e| panic!("kubeadm-rs: {e}"));
     let mut report = compare(&up_root.join("etc-kubernetes"), &rs_root.join("etc-kubernetes"));
     let mode = |root: &Path| {
-        fs::metadata(root.join("var-lib-etcd")).map(|m| format!("{:o}", m.permissions().mode() & 0o7777))
+        fs::metadata(root.join("var-lib-etcd"))
+            .map(|m| format!("{:o}", m.permissions().mode() & 0o7777))
             .unwrap_or_else(|e| e.to_string())
     };
     if mode(&up_root) != mode(&rs_root) {
-        report += &format!("mode of the etcd data dir: upstream {}, kubeadm-rs {}\n", mode(&up_root), mode(&rs_root));
+        report += &format!(
+            "mode of the etcd data dir: upstream {}, kubeadm-rs {}\n",
+            mode(&up_root),
+            mode(&rs_root)
+        );
     }
     assert!(
         report.is_empty(),

@@ -60,7 +60,9 @@ fn same_error(args: &[&str]) {
     let rs = run(&ours(), args);
     assert_eq!(up.status.code(), Some(1), "upstream kubeadm {args:?}: {}", text(&up.stderr));
     assert_eq!(rs.status.code(), Some(1), "kubeadm-rs {args:?}: {}", text(&rs.stderr));
-    let first = |o: &Output| text(&o.stderr).lines().find(|l| !l.contains("version.go")).unwrap_or_default().to_string();
+    let first = |o: &Output| {
+        text(&o.stderr).lines().find(|l| !l.contains("version.go")).unwrap_or_default().to_string()
+    };
     assert_eq!(first(&up).to_lowercase(), first(&rs).to_lowercase(), "errors of {args:?} differ");
     assert!(rs.stdout.is_empty(), "kubeadm-rs printed to stdout on error");
 }
@@ -76,7 +78,13 @@ fn config_print_init_defaults() {
 
 #[test]
 fn config_print_init_defaults_with_component_configs() {
-    let out = same_stdout(&["config", "print", "init-defaults", "--component-configs", "KubeletConfiguration,KubeProxyConfiguration"]);
+    let out = same_stdout(&[
+        "config",
+        "print",
+        "init-defaults",
+        "--component-configs",
+        "KubeletConfiguration,KubeProxyConfiguration",
+    ]);
     assert!(out.contains("kind: KubeletConfiguration") && out.contains("kind: KubeProxyConfiguration"));
     same_stdout(&["config", "print", "init-defaults", "--component-configs", "KubeProxyConfiguration"]);
     same_stdout(&["config", "print", "init-defaults", "--component-configs=KubeletConfiguration"]);
@@ -160,15 +168,23 @@ fn describe_cert(pem_bytes: &[u8]) -> String {
     if let Ok(key) = spki.parsed() {
         d += &format!("public-key-bits: {}\n", key.key_size());
     }
-    let mut exts: Vec<String> =
-        cert.extensions().iter().map(|e| format!("{}{}", e.oid, if e.critical { " (critical)" } else { "" })).collect();
+    let mut exts: Vec<String> = cert
+        .extensions()
+        .iter()
+        .map(|e| format!("{}{}", e.oid, if e.critical { " (critical)" } else { "" }))
+        .collect();
     exts.sort();
     d += &format!("extensions: {exts:?}\n");
     for ext in cert.extensions() {
         match ext.parsed_extension() {
             ParsedExtension::KeyUsage(ku) => d += &format!("key-usage: {ku}\n"),
             ParsedExtension::ExtendedKeyUsage(eku) => {
-                d += &format!("ext-key-usage: server={} client={} other={}\n", eku.server_auth, eku.client_auth, eku.other.len())
+                d += &format!(
+                    "ext-key-usage: server={} client={} other={}\n",
+                    eku.server_auth,
+                    eku.client_auth,
+                    eku.other.len()
+                )
             }
             ParsedExtension::BasicConstraints(bc) => d += &format!("basic-constraints: ca={}\n", bc.ca),
             _ => {}
@@ -180,7 +196,10 @@ fn describe_cert(pem_bytes: &[u8]) -> String {
 /// A private key's PEM label and block count (never its contents).
 fn describe_key(pem_bytes: &[u8]) -> String {
     let t = text(pem_bytes);
-    let label = t.lines().find_map(|l| l.strip_prefix("-----BEGIN ").and_then(|l| l.strip_suffix("-----"))).unwrap_or("<none>");
+    let label = t
+        .lines()
+        .find_map(|l| l.strip_prefix("-----BEGIN ").and_then(|l| l.strip_suffix("-----")))
+        .unwrap_or("<none>");
     format!("pem-label: {label}\nblocks: {}\n", t.matches("-----BEGIN ").count())
 }
 
@@ -205,7 +224,9 @@ fn kubeconfig_case(dir: &Path, extra: &str) -> String {
     let pki = dir.join("pki");
     let pki = pki.to_str().expect("utf-8 path");
     let cfg_path = dir.join("config.yaml");
-    let cfg = format!("apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\ncertificatesDir: {pki}\n{extra}");
+    let cfg = format!(
+        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\ncertificatesDir: {pki}\n{extra}"
+    );
     fs::write(&cfg_path, &cfg).expect("write config");
     let cfg_path = cfg_path.to_str().expect("utf-8 path").to_string();
     let ca = run(&upstream(), &["init", "phase", "certs", "ca", "--config", &cfg_path]);
@@ -235,7 +256,11 @@ fn kubeconfig_user_parity(extra: &str, flags: &[&str], expect: &[&str]) {
     let up = run(&upstream(), &args);
     let rs = run(&ours(), &args);
     assert!(up.status.success() && rs.status.success(), "{}\n{}", text(&up.stderr), text(&rs.stderr));
-    assert!(up.stdout == rs.stdout, "kubeconfig user --token differs:\n{}", diff(&text(&up.stdout), &text(&rs.stdout)));
+    assert!(
+        up.stdout == rs.stdout,
+        "kubeconfig user --token differs:\n{}",
+        diff(&text(&up.stdout), &text(&rs.stdout))
+    );
 }
 
 // Lifetimes: NotBefore is the CA's (backdated 5 minutes), NotAfter now + validity, so a lifetime is
@@ -246,7 +271,12 @@ fn kubeconfig_user_default_endpoint() {
     kubeconfig_user_parity(
         "",
         &["--client-name", "alice", "--org", "team-a"],
-        &["subject: O=team-a, CN=alice", "lifetime(10min units): 52561", "pem-label: RSA PRIVATE KEY", "user: alice"],
+        &[
+            "subject: O=team-a, CN=alice",
+            "lifetime(10min units): 52561",
+            "pem-label: RSA PRIVATE KEY",
+            "user: alice",
+        ],
     );
 }
 
@@ -255,7 +285,12 @@ fn kubeconfig_user_endpoint_ecdsa_validity() {
     kubeconfig_user_parity(
         "controlPlaneEndpoint: cp.example.com:7443\nclusterName: prod\nencryptionAlgorithm: ECDSA-P256\n",
         &["--client-name", "bob", "--org", "team-a,team-b", "--org", "ops", "--validity-period", "48h"],
-        &["server: https://cp.example.com:7443", "name: bob@prod", "lifetime(10min units): 289", "pem-label: EC PRIVATE KEY"],
+        &[
+            "server: https://cp.example.com:7443",
+            "name: bob@prod",
+            "lifetime(10min units): 289",
+            "pem-label: EC PRIVATE KEY",
+        ],
     );
 }
 
@@ -264,8 +299,14 @@ fn kubeconfig_user_errors() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = dir.path().join("config.yaml");
     let missing = dir.path().join("missing");
-    fs::write(&cfg, format!("apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\ncertificatesDir: {}\n", missing.display()))
-        .expect("write config");
+    fs::write(
+        &cfg,
+        format!(
+            "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\ncertificatesDir: {}\n",
+            missing.display()
+        ),
+    )
+    .expect("write config");
     let cfg = cfg.to_str().expect("utf-8 path");
     same_error(&["kubeconfig", "user", "--client-name", "alice", "--config", cfg]);
     same_error(&["kubeconfig", "user", "--config", cfg]);

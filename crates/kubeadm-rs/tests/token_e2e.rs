@@ -25,8 +25,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use kubeadm_cluster::{ApiTimeouts, client, copycerts};
 use kubeadm_testbed::controlplane::{
-    CONFIG_PATH, bind_cluster_admins, init_config, upstream_kubeadm, upstream_offline_phases,
-    wait_readyz, wait_system_namespaces,
+    CONFIG_PATH, bind_cluster_admins, init_config, upstream_kubeadm, upstream_offline_phases, wait_readyz,
+    wait_system_namespaces,
 };
 use kubeadm_testbed::{Bed, Node, bed_preflight, heavy_lock};
 use serde_json::Value;
@@ -74,8 +74,12 @@ fn b64(v: &Value) -> Result<Vec<u8>> {
 fn parse_join(line: &str) -> Result<(String, String, String)> {
     let w: Vec<&str> = line.split(' ').collect();
     ensure!(
-        w.len() == 8 && w[0] == "kubeadm" && w[1] == "join" && w[3] == "--token"
-            && w[5] == "--discovery-token-ca-cert-hash" && w[7].is_empty(),
+        w.len() == 8
+            && w[0] == "kubeadm"
+            && w[1] == "join"
+            && w[3] == "--token"
+            && w[5] == "--discovery-token-ca-cert-hash"
+            && w[7].is_empty(),
         "unexpected join command {line:?}"
     );
     Ok((w[2].to_string(), w[4].to_string(), w[6].to_string()))
@@ -92,25 +96,25 @@ fn whoami(bed: &Bed, node: &Node, token: &str) -> Result<String> {
         "/run/kubeadm/token.conf",
         &["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"],
     )?;
-    ensure!(
-        out.status.success(),
-        "whoami with the token failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ensure!(out.status.success(), "whoami with the token failed: {}", String::from_utf8_lossy(&out.stderr));
     Ok(String::from_utf8(out.stdout)?)
 }
 
 fn tokens(bed: &Bed, n1: &Node) -> Result<()> {
     // --- create: explicit token with flags, then a generated one with defaults.
-    let out = ours_ok(
-        n1,
-        &["token", "create", TOKEN_A, "--description", "e2e token <a>", "--ttl", "2h"],
-    )?;
+    let out = ours_ok(n1, &["token", "create", TOKEN_A, "--description", "e2e token <a>", "--ttl", "2h"])?;
     ensure!(out == format!("{TOKEN_A}\n"), "create A printed {out:?}");
     let out = ours_ok(
         n1,
         &[
-            "token", "create", TOKEN_B, "--ttl", "0", "--usages", "authentication", "--groups",
+            "token",
+            "create",
+            TOKEN_B,
+            "--ttl",
+            "0",
+            "--usages",
+            "authentication",
+            "--groups",
             "system:bootstrappers:kubeadm:default-node-token,system:bootstrappers:extra",
         ],
     )?;
@@ -163,7 +167,9 @@ fn tokens(bed: &Bed, n1: &Node) -> Result<()> {
     let cp = ours_ok(n1, &["token", "create", "--print-join-command", "--certificate-key", "ab12"])?;
     ensure!(
         cp.starts_with(&format!("kubeadm join {ep} --token "))
-            && cp.ends_with(&format!(" --discovery-token-ca-cert-hash {pin} --control-plane --certificate-key ab12\n")),
+            && cp.ends_with(&format!(
+                " --discovery-token-ca-cert-hash {pin} --control-plane --certificate-key ab12\n"
+            )),
         "control-plane join: {cp:?}"
     );
 
@@ -185,24 +191,24 @@ fn tokens(bed: &Bed, n1: &Node) -> Result<()> {
 
     // --- delete by full token and by ID; then a missing one fails.
     let out = ours_ok(n1, &["token", "delete", TOKEN_B, "abcdef"])?;
-    ensure!(
-        out == "bootstrap token \"bbbbbb\" deleted\nbootstrap token \"abcdef\" deleted\n",
-        "{out:?}"
-    );
+    ensure!(out == "bootstrap token \"bbbbbb\" deleted\nbootstrap token \"abcdef\" deleted\n", "{out:?}");
     let listed = upstream_kubeadm(n1, &["token", "list", "--kubeconfig", "/etc/kubernetes/admin.conf"])?;
     ensure!(!listed.contains(TOKEN_A) && !listed.contains(TOKEN_B) && listed.contains(&generated));
     let gone = ours(n1, &["token", "delete", "abcdef"])?;
     let err = String::from_utf8_lossy(&gone.stderr);
-    ensure!(
-        !gone.status.success() && err.contains("failed to delete bootstrap token \"abcdef\""),
-        "{err}"
-    );
+    ensure!(!gone.status.success() && err.contains("failed to delete bootstrap token \"abcdef\""), "{err}");
     Ok(())
 }
 
 const TRANSFERRED: [&str; 8] = [
-    "ca.crt", "ca.key", "etcd/ca.crt", "etcd/ca.key", "front-proxy-ca.crt", "front-proxy-ca.key",
-    "sa.key", "sa.pub",
+    "ca.crt",
+    "ca.key",
+    "etcd/ca.crt",
+    "etcd/ca.key",
+    "front-proxy-ca.crt",
+    "front-proxy-ca.key",
+    "sa.key",
+    "sa.pub",
 ];
 
 fn check_downloaded(n1: &Node, dir: &Path) -> Result<()> {
@@ -231,12 +237,23 @@ fn upload_certs(bed: &Bed, n1: &Node) -> Result<()> {
     let s = get_json(bed, n1, &["secret", "-n", "kube-system", "kubeadm-certs"])?;
     let keys: Vec<&String> = s["data"].as_object().map(|m| m.keys().collect()).unwrap_or_default();
     ensure!(
-        keys == ["ca.crt", "ca.key", "etcd-ca.crt", "etcd-ca.key", "front-proxy-ca.crt", "front-proxy-ca.key", "sa.key", "sa.pub"],
+        keys == [
+            "ca.crt",
+            "ca.key",
+            "etcd-ca.crt",
+            "etcd-ca.key",
+            "front-proxy-ca.crt",
+            "front-proxy-ca.key",
+            "sa.key",
+            "sa.pub"
+        ],
         "kubeadm-certs keys {keys:?}"
     );
     let owner = &s["metadata"]["ownerReferences"][0];
     ensure!(
-        owner["apiVersion"] == "v1" && owner["kind"] == "Secret" && owner["controller"] == true
+        owner["apiVersion"] == "v1"
+            && owner["kind"] == "Secret"
+            && owner["controller"] == true
             && owner["blockOwnerDeletion"] == true,
         "owner {owner}"
     );
@@ -257,7 +274,8 @@ fn upload_certs(bed: &Bed, n1: &Node) -> Result<()> {
     check_downloaded(n1, dir.path())?;
     // A wrong key fails.
     let other = copycerts::create_certificate_key()?;
-    let Err(e) = rt.block_on(copycerts::download_certs(&c, dir.path(), &cluster, &other, &mut Vec::new())) else {
+    let Err(e) = rt.block_on(copycerts::download_certs(&c, dir.path(), &cluster, &other, &mut Vec::new()))
+    else {
         bail!("download with a wrong key succeeded");
     };
     ensure!(e.to_string() == "error decoding secret data with provided key", "{e}");
@@ -267,7 +285,11 @@ fn upload_certs(bed: &Bed, n1: &Node) -> Result<()> {
     // Upstream refuses --certificate-key together with --config: the key goes into the file.
     let cfg = init_config(n1, VERSION);
     ensure!(cfg.contains("kind: InitConfiguration\n"));
-    let cfg = cfg.replacen("kind: InitConfiguration\n", &format!("kind: InitConfiguration\ncertificateKey: {key2}\n"), 1);
+    let cfg = cfg.replacen(
+        "kind: InitConfiguration\n",
+        &format!("kind: InitConfiguration\ncertificateKey: {key2}\n"),
+        1,
+    );
     n1.write_file("/run/kubeadm/upload-certs.yaml", cfg)?;
     let out = upstream_kubeadm(
         n1,

@@ -47,9 +47,7 @@ pub(crate) struct Tracker {
 
 impl Tracker {
     fn new(st: BedState) -> Self {
-        Tracker {
-            st: Mutex::new((st, false)),
-        }
+        Tracker { st: Mutex::new((st, false)) }
     }
 
     /// Applies `f` to the state and saves it (unless the bed was torn down).
@@ -106,10 +104,7 @@ impl Spawner {
                 }
             })
             .map_err(|e| Error::io("starting the spawner thread", e))?;
-        Ok(Spawner {
-            tx: Mutex::new(Some(tx)),
-            handle: Mutex::new(Some(handle)),
-        })
+        Ok(Spawner { tx: Mutex::new(Some(tx)), handle: Mutex::new(Some(handle)) })
     }
 
     /// Spawns `cmd` on the spawner thread.
@@ -157,35 +152,21 @@ impl BedBuilder {
     /// and holder processes. Needs root.
     pub fn start(self) -> Result<Bed> {
         if !nix::unistd::geteuid().is_root() {
-            return Err(Error::Invalid(
-                "a test bed needs root (namespaces, interfaces, mounts)".into(),
-            ));
+            return Err(Error::Invalid("a test bed needs root (namespaces, interfaces, mounts)".into()));
         }
         if self.nodes == 0 || self.nodes > 200 {
-            return Err(Error::Invalid(format!(
-                "a bed has 1..=200 nodes, not {}",
-                self.nodes
-            )));
+            return Err(Error::Invalid(format!("a bed has 1..=200 nodes, not {}", self.nodes)));
         }
         let name = self.name.unwrap_or_else(|| {
-            format!(
-                "bed-{}-{}",
-                std::process::id(),
-                COUNTER.fetch_add(1, Ordering::Relaxed)
-            )
+            format!("bed-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
         });
         if name.is_empty()
             || name.len() > 40
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         {
-            return Err(Error::Invalid(format!(
-                "bed name {name:?}: use 1-40 of [a-z0-9-]"
-            )));
+            return Err(Error::Invalid(format!("bed name {name:?}: use 1-40 of [a-z0-9-]")));
         }
-        let owner = ProcRef::current()
-            .ok_or_else(|| Error::Invalid("cannot read /proc/self/stat".into()))?;
+        let owner = ProcRef::current().ok_or_else(|| Error::Invalid("cannot read /proc/self/stat".into()))?;
 
         let st = {
             let _lock = state::lock_file(".alloc.lock")?;
@@ -280,17 +261,12 @@ fn pick_octet(live: &[BedState]) -> Result<u8> {
     for k in 0..254u8 {
         let octet = 1 + start.wrapping_add(k) % 254;
         let needle = format!("{}.{}.{}.", SUBNET_PREFIX[0], SUBNET_PREFIX[1], octet);
-        if live.iter().any(|s| s.octet == octet)
-            || addrs.contains(&needle)
-            || routes.contains(&needle)
-        {
+        if live.iter().any(|s| s.octet == octet) || addrs.contains(&needle) || routes.contains(&needle) {
             continue;
         }
         return Ok(octet);
     }
-    Err(Error::Invalid(
-        "no free 10.233.x.0/24 subnet for a bed".into(),
-    ))
+    Err(Error::Invalid("no free 10.233.x.0/24 subnet for a bed".into()))
 }
 
 fn ip(args: &[&str]) -> Result<String> {
@@ -314,49 +290,24 @@ pub struct Bed {
 impl Bed {
     /// A builder with one node.
     pub fn builder() -> BedBuilder {
-        BedBuilder {
-            nodes: 1,
-            name: None,
-        }
+        BedBuilder { nodes: 1, name: None }
     }
 
     fn setup_network(&mut self, st: &BedState) -> Result<()> {
         let br = st.bridge.as_str();
-        let host_ip = format!(
-            "{}.{}.{}.1/24",
-            SUBNET_PREFIX[0], SUBNET_PREFIX[1], st.octet
-        );
+        let host_ip = format!("{}.{}.{}.1/24", SUBNET_PREFIX[0], SUBNET_PREFIX[1], st.octet);
         ip(&["link", "add", br, "type", "bridge"])?;
         disable_ipv6(br);
         ip(&["addr", "add", &host_ip, "dev", br])?;
         ip(&["link", "set", br, "up"])?;
         for n in &st.nodes {
             ip(&["netns", "add", &n.netns])?;
-            ip(&[
-                "link",
-                "add",
-                &n.host_veth,
-                "type",
-                "veth",
-                "peer",
-                "name",
-                "eth0",
-                "netns",
-                &n.netns,
-            ])?;
+            ip(&["link", "add", &n.host_veth, "type", "veth", "peer", "name", "eth0", "netns", &n.netns])?;
             disable_ipv6(&n.host_veth);
             ip(&["link", "set", &n.host_veth, "master", br])?;
             ip(&["link", "set", &n.host_veth, "up"])?;
             ip(&["-n", &n.netns, "link", "set", "lo", "up"])?;
-            ip(&[
-                "-n",
-                &n.netns,
-                "addr",
-                "add",
-                &format!("{}/24", n.ip),
-                "dev",
-                "eth0",
-            ])?;
+            ip(&["-n", &n.netns, "addr", "add", &format!("{}/24", n.ip), "dev", "eth0"])?;
             ip(&["-n", &n.netns, "link", "set", "eth0", "up"])?;
         }
         Ok(())
@@ -366,8 +317,7 @@ impl Bed {
         for d in PRIVATE_DIRS {
             // Mount points must exist on the host; an empty directory is all that is left there.
             if !Path::new(d).exists() {
-                std::fs::create_dir_all(d)
-                    .map_err(|e| Error::io(format!("creating mount point {d}"), e))?;
+                std::fs::create_dir_all(d).map_err(|e| Error::io(format!("creating mount point {d}"), e))?;
             }
         }
         let script = format!(
@@ -379,15 +329,7 @@ impl Bed {
         let mut cmd = Command::new("/usr/bin/setpriv");
         cmd.args(["--pdeathsig", "KILL", "--", "/usr/bin/nsenter"])
             .arg(format!("--net=/run/netns/{}", ns.netns))
-            .args([
-                "--",
-                "/usr/bin/unshare",
-                "--mount",
-                "--uts",
-                "--propagation",
-                "private",
-                "--",
-            ])
+            .args(["--", "/usr/bin/unshare", "--mount", "--uts", "--propagation", "private", "--"])
             .args(["/bin/sh", "-c", &script, "holder"])
             .args(PRIVATE_DIRS)
             .stdin(Stdio::null())
@@ -573,9 +515,7 @@ pub fn log_tails(dir: &Path, n: usize) -> String {
     files.sort();
     let mut out = String::new();
     for f in files {
-        let text = std::fs::read(&f)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default();
+        let text = std::fs::read(&f).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         let from = lines.len().saturating_sub(n);
         let rel = f.strip_prefix(dir).unwrap_or(&f);

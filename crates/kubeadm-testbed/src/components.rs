@@ -39,11 +39,7 @@ pub fn skip_requested() -> bool {
 /// The repository root (two levels above this crate's manifest directory).
 pub fn repo_root() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .parent()
-        .and_then(Path::parent)
-        .unwrap_or(manifest)
-        .to_path_buf()
+    manifest.parent().and_then(Path::parent).unwrap_or(manifest).to_path_buf()
 }
 
 static BIN_DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
@@ -51,10 +47,7 @@ static BIN_DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
 /// The directory holding the pinned binaries (resolved once per process, building them if
 /// needed). Checks that every binary in [`REQUIRED`] is present.
 pub fn bin_dir() -> Result<PathBuf> {
-    BIN_DIR
-        .get_or_init(resolve)
-        .clone()
-        .map_err(Error::Components)
+    BIN_DIR.get_or_init(resolve).clone().map_err(Error::Components)
 }
 
 /// The path of one pinned binary (`bin("kubectl")`), checked to exist.
@@ -63,10 +56,7 @@ pub fn bin(name: &str) -> Result<PathBuf> {
     if path.is_file() {
         Ok(path)
     } else {
-        Err(Error::Components(format!(
-            "{} does not exist",
-            path.display()
-        )))
+        Err(Error::Components(format!("{} does not exist", path.display())))
     }
 }
 
@@ -81,30 +71,16 @@ fn resolve() -> Result<PathBuf, String> {
 
 /// Checks that `dir` holds every required binary.
 pub fn check_dir(dir: &Path) -> Result<(), String> {
-    let missing: Vec<&str> = REQUIRED
-        .iter()
-        .copied()
-        .filter(|b| !dir.join(b).is_file())
-        .collect();
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("{} lacks {}", dir.display(), missing.join(", ")))
-    }
+    let missing: Vec<&str> = REQUIRED.iter().copied().filter(|b| !dir.join(b).is_file()).collect();
+    if missing.is_empty() { Ok(()) } else { Err(format!("{} lacks {}", dir.display(), missing.join(", "))) }
 }
 
 fn build() -> Result<PathBuf, String> {
     let script = repo_root().join("scripts/build-components.sh");
     if !script.is_file() {
-        return Err(format!(
-            "{BIN_DIR_ENV} is unset and {} does not exist",
-            script.display()
-        ));
+        return Err(format!("{BIN_DIR_ENV} is unset and {} does not exist", script.display()));
     }
-    eprintln!(
-        "kubeadm-testbed: {BIN_DIR_ENV} unset; running {} ...",
-        script.display()
-    );
+    eprintln!("kubeadm-testbed: {BIN_DIR_ENV} unset; running {} ...", script.display());
     let out = Command::new("bash")
         .arg(&script)
         .current_dir(repo_root())
@@ -114,11 +90,7 @@ fn build() -> Result<PathBuf, String> {
         .map_err(|e| format!("running {}: {e}", script.display()))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
-        return Err(format!(
-            "{} failed ({}); stdout:\n{stdout}",
-            script.display(),
-            out.status
-        ));
+        return Err(format!("{} failed ({}); stdout:\n{stdout}", script.display(), out.status));
     }
     last_line(&stdout)
         .map(PathBuf::from)
@@ -145,10 +117,7 @@ mod tests {
 
     #[test]
     fn image_names_map_to_binaries() {
-        assert_eq!(
-            image_binary("registry.k8s.io/kube-apiserver:v1.37.2"),
-            "kube-apiserver"
-        );
+        assert_eq!(image_binary("registry.k8s.io/kube-apiserver:v1.37.2"), "kube-apiserver");
         assert_eq!(image_binary("registry.k8s.io/etcd:3.7.0-0"), "etcd");
         assert_eq!(image_binary("localhost:5000/a/etcd@sha256:abc"), "etcd");
         assert_eq!(image_binary("kube-scheduler"), "kube-scheduler");

@@ -25,25 +25,15 @@ pub const CONFIG_PATH: &str = "/run/kubeadm/kubeadm.yaml";
 
 /// Upstream `kubeadm init phase ...` runs that write everything a control plane needs without
 /// an API server: certificates, kubeconfigs, and the etcd and control-plane static Pod manifests.
-pub const OFFLINE_PHASES: [&[&str]; 4] = [
-    &["certs", "all"],
-    &["kubeconfig", "all"],
-    &["etcd", "local"],
-    &["control-plane", "all"],
-];
+pub const OFFLINE_PHASES: [&[&str]; 4] =
+    [&["certs", "all"], &["kubeconfig", "all"], &["etcd", "local"], &["control-plane", "all"]];
 
 /// The static Pods of a control plane with local etcd, as named in
 /// `/etc/kubernetes/manifests/<name>.yaml`.
-pub const STATIC_PODS: [&str; 4] = [
-    "etcd",
-    "kube-apiserver",
-    "kube-controller-manager",
-    "kube-scheduler",
-];
+pub const STATIC_PODS: [&str; 4] = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
 
 /// The namespaces the API server creates by itself.
-pub const SYSTEM_NAMESPACES: [&str; 4] =
-    ["default", "kube-node-lease", "kube-public", "kube-system"];
+pub const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-node-lease", "kube-public", "kube-system"];
 
 /// How long [`wait_system_namespaces`] waits.
 pub const SYSTEM_NAMESPACES_TIMEOUT: Duration = Duration::from_secs(60);
@@ -58,12 +48,7 @@ pub fn init_config(node: &Node, version: &str) -> String {
 /// [`init_config`] with more YAML: `init_extra` is appended to the `InitConfiguration` document
 /// and `cluster_extra` to the `ClusterConfiguration` one (top-level keys, each line ending in a
 /// newline), e.g. `bootstrapTokens` or `networking`.
-pub fn init_config_with(
-    node: &Node,
-    version: &str,
-    init_extra: &str,
-    cluster_extra: &str,
-) -> String {
+pub fn init_config_with(node: &Node, version: &str, init_extra: &str, cluster_extra: &str) -> String {
     format!(
         r#"apiVersion: kubeadm.k8s.io/v1beta4
 kind: InitConfiguration
@@ -106,9 +91,7 @@ pub fn upstream_offline_phases(node: &Node, config_path: &str) -> Result<()> {
 /// Waits up to `timeout` for `kubectl get --raw /readyz` (admin.conf, in `node`) to print `ok`.
 pub fn wait_readyz(bed: &Bed, node: &Node, timeout: Duration) -> Result<()> {
     wait_for(&format!("{} /readyz = ok", node.name()), timeout, || {
-        let out = bed
-            .kubectl_ok(node, &["get", "--raw", "/readyz"])
-            .map_err(|e| e.to_string())?;
+        let out = bed.kubectl_ok(node, &["get", "--raw", "/readyz"]).map_err(|e| e.to_string())?;
         (out.trim() == "ok").then_some(()).ok_or(out)
     })
 }
@@ -125,11 +108,8 @@ pub fn bind_cluster_admins(bed: &Bed, node: &Node) -> Result<()> {
         "--group=kubeadm:cluster-admins",
     ];
     let out = bed.kubectl_with(node, "/etc/kubernetes/super-admin.conf", &args)?;
-    let what = format!(
-        "[{}] kubectl --kubeconfig=/etc/kubernetes/super-admin.conf {}",
-        node.name(),
-        args.join(" ")
-    );
+    let what =
+        format!("[{}] kubectl --kubeconfig=/etc/kubernetes/super-admin.conf {}", node.name(), args.join(" "));
     procs::check_output(&what, out).map(drop)
 }
 
@@ -137,16 +117,11 @@ pub fn bind_cluster_admins(bed: &Bed, node: &Node) -> Result<()> {
 /// lists every one of [`SYSTEM_NAMESPACES`].
 pub fn wait_system_namespaces(bed: &Bed, node: &Node) -> Result<()> {
     wait_for("system namespaces", SYSTEM_NAMESPACES_TIMEOUT, || {
-        let out = bed
-            .kubectl_ok(node, &["get", "ns", "-o", "name"])
-            .map_err(|e| e.to_string())?;
+        let out = bed.kubectl_ok(node, &["get", "ns", "-o", "name"]).map_err(|e| e.to_string())?;
         let missing: Vec<&str> = SYSTEM_NAMESPACES
             .into_iter()
             .filter(|ns| !out.lines().any(|l| l.trim() == format!("namespace/{ns}")))
             .collect();
-        missing
-            .is_empty()
-            .then_some(())
-            .ok_or(format!("missing {missing:?} in:\n{out}"))
+        missing.is_empty().then_some(()).ok_or(format!("missing {missing:?} in:\n{out}"))
     })
 }

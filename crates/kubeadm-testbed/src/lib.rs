@@ -32,22 +32,14 @@ pub use procs::ProcRef;
 
 /// Polls `probe` every 250 ms until it returns `Ok`, or fails with [`Error::Timeout`] carrying
 /// the probe's last error after `timeout`.
-pub fn wait_for<T>(
-    what: &str,
-    timeout: Duration,
-    mut probe: impl FnMut() -> Result<T, String>,
-) -> Result<T> {
+pub fn wait_for<T>(what: &str, timeout: Duration, mut probe: impl FnMut() -> Result<T, String>) -> Result<T> {
     let deadline = Instant::now() + timeout;
     loop {
         match probe() {
             Ok(v) => return Ok(v),
             Err(last) => {
                 if Instant::now() >= deadline {
-                    return Err(Error::Timeout {
-                        what: what.into(),
-                        timeout,
-                        last,
-                    });
+                    return Err(Error::Timeout { what: what.into(), timeout, last });
                 }
             }
         }
@@ -69,10 +61,7 @@ pub struct HeavyGuard {
 pub fn heavy_lock() -> Result<HeavyGuard> {
     let m = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
     let f = state::lock_file("heavy.lock")?;
-    Ok(HeavyGuard {
-        _file: f,
-        _mutex: m,
-    })
+    Ok(HeavyGuard { _file: f, _mutex: m })
 }
 
 /// For tests: `Ok(true)` when bed tests should be skipped (`KUBEADM_RS_SKIP_BED=1`), after
@@ -83,9 +72,7 @@ pub fn bed_preflight() -> Result<bool> {
         return Ok(true);
     }
     if !nix::unistd::geteuid().is_root() {
-        return Err(Error::Invalid(
-            "bed tests need root (or set KUBEADM_RS_SKIP_BED=1)".into(),
-        ));
+        return Err(Error::Invalid("bed tests need root (or set KUBEADM_RS_SKIP_BED=1)".into()));
     }
     components::bin_dir()?;
     Ok(false)

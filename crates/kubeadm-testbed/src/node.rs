@@ -64,16 +64,9 @@ impl Node {
     /// A handle on a node recorded in a state file (e.g. from another process, as `bed exec`
     /// does). [`Node::spawn`] is not available on such a handle.
     pub fn from_state(st: &NodeState) -> Result<Self> {
-        let holder = st
-            .holder
-            .ok_or_else(|| Error::Invalid(format!("node {} has no holder process", st.name)))?;
-        Ok(Node {
-            name: st.name.clone(),
-            netns: st.netns.clone(),
-            ip: st.ip,
-            holder,
-            shared: None,
-        })
+        let holder =
+            st.holder.ok_or_else(|| Error::Invalid(format!("node {} has no holder process", st.name)))?;
+        Ok(Node { name: st.name.clone(), netns: st.netns.clone(), ip: st.ip, holder, shared: None })
     }
 
     /// The node's name (also its hostname, and what tests use as the Kubernetes node name).
@@ -137,16 +130,7 @@ impl Node {
     {
         let mut c = Command::new("/usr/bin/nsenter");
         c.arg(format!("--target={}", self.holder.pid))
-            .args([
-                "--mount",
-                "--net",
-                "--uts",
-                "--",
-                "/usr/bin/setpriv",
-                "--pdeathsig",
-                "KILL",
-                "--",
-            ])
+            .args(["--mount", "--net", "--uts", "--", "/usr/bin/setpriv", "--pdeathsig", "KILL", "--"])
             .arg(program)
             .args(args)
             .env_clear()
@@ -158,12 +142,7 @@ impl Node {
 
     /// What the `exec*` methods run: [`Node::command`] with `env` added and stdin from
     /// `/dev/null`, after checking that the node's holder process is still alive.
-    fn prepared<I, S>(
-        &self,
-        program: impl AsRef<OsStr>,
-        args: I,
-        env: &[(&str, &str)],
-    ) -> Result<Command>
+    fn prepared<I, S>(&self, program: impl AsRef<OsStr>, args: I, env: &[(&str, &str)]) -> Result<Command>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -176,12 +155,7 @@ impl Node {
 
     /// Runs `program args` in the node to completion and returns its output (whatever its exit
     /// status). `env` is added to the clean environment.
-    pub fn exec<I, S>(
-        &self,
-        program: impl AsRef<OsStr>,
-        args: I,
-        env: &[(&str, &str)],
-    ) -> Result<Output>
+    pub fn exec<I, S>(&self, program: impl AsRef<OsStr>, args: I, env: &[(&str, &str)]) -> Result<Output>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -190,12 +164,7 @@ impl Node {
     }
 
     /// Like [`Node::exec`] but fails unless the command exits 0; returns its stdout.
-    pub fn exec_ok<I, S>(
-        &self,
-        program: impl AsRef<OsStr>,
-        args: I,
-        env: &[(&str, &str)],
-    ) -> Result<String>
+    pub fn exec_ok<I, S>(&self, program: impl AsRef<OsStr>, args: I, env: &[(&str, &str)]) -> Result<String>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -220,13 +189,9 @@ impl Node {
         S: AsRef<OsStr>,
     {
         let mut c = self.prepared(program, args, env)?;
-        c.stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
+        c.stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
         let what = format!("[{}] {}", self.name, procs::describe(&c));
-        let mut child = c
-            .spawn()
-            .map_err(|e| Error::io(format!("running `{what}`"), e))?;
+        let mut child = c.spawn().map_err(|e| Error::io(format!("running `{what}`"), e))?;
         let reader = |r: Option<Box<dyn Read + Send>>| {
             std::thread::spawn(move || {
                 let mut buf = Vec::new();
@@ -236,45 +201,24 @@ impl Node {
                 buf
             })
         };
-        let out_t = reader(
-            child
-                .stdout
-                .take()
-                .map(|o| Box::new(o) as Box<dyn Read + Send>),
-        );
-        let err_t = reader(
-            child
-                .stderr
-                .take()
-                .map(|o| Box::new(o) as Box<dyn Read + Send>),
-        );
+        let out_t = reader(child.stdout.take().map(|o| Box::new(o) as Box<dyn Read + Send>));
+        let err_t = reader(child.stderr.take().map(|o| Box::new(o) as Box<dyn Read + Send>));
         let deadline = Instant::now() + timeout;
         let status = loop {
             match child.try_wait() {
                 Ok(Some(status)) => break status,
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20))
-                }
+                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
                 Ok(None) => {
                     procs::stop_child(&mut child, Duration::ZERO);
-                    let stderr =
-                        String::from_utf8_lossy(&err_t.join().unwrap_or_default()).into_owned();
-                    return Err(Error::Timeout {
-                        what,
-                        timeout,
-                        last: stderr,
-                    });
+                    let stderr = String::from_utf8_lossy(&err_t.join().unwrap_or_default()).into_owned();
+                    return Err(Error::Timeout { what, timeout, last: stderr });
                 }
                 Err(e) => return Err(Error::io(format!("waiting for `{what}`"), e)),
             }
         };
         let stdout = out_t.join().unwrap_or_default();
         let stderr = err_t.join().unwrap_or_default();
-        Ok(Output {
-            status,
-            stdout,
-            stderr,
-        })
+        Ok(Output { status, stdout, stderr })
     }
 
     /// Writes a file inside the node (creating parent directories).
@@ -306,20 +250,10 @@ impl Node {
             .ok_or_else(|| Error::Invalid("spawn needs a node handle from a live Bed".into()))?;
         cmd.process_group(0);
         let what = procs::describe(&cmd);
-        let child = shared
-            .spawner
-            .spawn(cmd)
-            .map_err(|e| Error::io(format!("spawning `{what}`"), e))?;
-        let proc = ProcRef::of(child.id() as i32).unwrap_or(ProcRef {
-            pid: child.id() as i32,
-            start: 0,
-        });
+        let child = shared.spawner.spawn(cmd).map_err(|e| Error::io(format!("spawning `{what}`"), e))?;
+        let proc = ProcRef::of(child.id() as i32).unwrap_or(ProcRef { pid: child.id() as i32, start: 0 });
         shared.tracker.add_proc(proc);
-        Ok(NodeProcess {
-            child,
-            proc,
-            shared,
-        })
+        Ok(NodeProcess { child, proc, shared })
     }
 
     /// Starts `program args` (with `env`) in the node as a long-lived process; its stdout and
@@ -343,22 +277,16 @@ impl Node {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "process".into());
         let dir = shared.log_dir.join(&self.name);
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         let log_path = dir.join(format!("{base}.log"));
         let log = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&log_path)
             .map_err(|e| Error::io(format!("opening {}", log_path.display()), e))?;
-        let log2 = log
-            .try_clone()
-            .map_err(|e| Error::io("duplicating a log file handle", e))?;
+        let log2 = log.try_clone().map_err(|e| Error::io("duplicating a log file handle", e))?;
         let mut c = self.command(program, args);
-        c.envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log2);
+        c.envs(env.iter().copied()).stdin(Stdio::null()).stdout(log).stderr(log2);
         self.spawn_command(c)
     }
 }

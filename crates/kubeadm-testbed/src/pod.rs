@@ -92,12 +92,7 @@ impl Container {
     /// The argument vector after the binary: `command[1..] + args` (or just `args` when
     /// `command` is empty, i.e. the image entrypoint is the binary itself).
     pub fn argv_tail(&self) -> Vec<String> {
-        self.command
-            .iter()
-            .skip(1)
-            .chain(self.args.iter())
-            .cloned()
-            .collect()
+        self.command.iter().skip(1).chain(self.args.iter()).cloned().collect()
     }
 }
 
@@ -155,20 +150,11 @@ status: {}
         assert_eq!(c.name, "etcd");
         assert_eq!(
             c.argv_tail(),
-            [
-                "--advertise-client-urls=https://10.0.0.1:2379",
-                "--data-dir=/var/lib/etcd"
-            ]
+            ["--advertise-client-urls=https://10.0.0.1:2379", "--data-dir=/var/lib/etcd"]
         );
         assert_eq!(c.env[0].value.as_deref(), Some("2"));
         let hp = pod.spec.volumes[0].host_path.as_ref().expect("hostPath");
         assert_eq!(hp.kind.as_deref(), Some("DirectoryOrCreate"));
-        assert_eq!(
-            pod.spec.volumes[1]
-                .host_path
-                .as_ref()
-                .and_then(|h| h.kind.clone()),
-            None
-        );
+        assert_eq!(pod.spec.volumes[1].host_path.as_ref().and_then(|h| h.kind.clone()), None);
     }
 }

@@ -95,11 +95,7 @@ pub fn pids_in_netns(inode: u64) -> Vec<i32> {
     };
     let mut out = Vec::new();
     for entry in dir.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<i32>().ok())
-        else {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
             continue;
         };
         if pid == std::process::id() as i32 {
@@ -168,8 +164,7 @@ pub fn describe(cmd: &Command) -> String {
 
 /// Runs `cmd` to completion, capturing its output; fails when it cannot be started.
 pub fn output(cmd: &mut Command) -> Result<Output> {
-    cmd.output()
-        .map_err(|e| Error::io(format!("running `{}`", describe(cmd)), e))
+    cmd.output().map_err(|e| Error::io(format!("running `{}`", describe(cmd)), e))
 }
 
 /// Runs `cmd` and fails unless it exits 0; returns its standard output.
@@ -188,11 +183,7 @@ pub fn check_output(command: &str, out: Output) -> Result<String> {
             command: command.to_string(),
             status: out.status.to_string(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            stdout: if stdout.is_empty() {
-                String::new()
-            } else {
-                format!("\nstdout:\n{stdout}")
-            },
+            stdout: if stdout.is_empty() { String::new() } else { format!("\nstdout:\n{stdout}") },
         })
     }
 }
@@ -212,10 +203,7 @@ mod tests {
     fn current_process_is_alive() {
         let me = ProcRef::current().expect("own stat");
         assert!(me.is_alive());
-        let other = ProcRef {
-            pid: me.pid,
-            start: me.start + 1,
-        };
+        let other = ProcRef { pid: me.pid, start: me.start + 1 };
         assert!(!other.is_alive());
     }
 

@@ -48,14 +48,8 @@ impl Runner {
         std::fs::create_dir_all(&log_dir)
             .map_err(|e| Error::io(format!("creating {}", log_dir.display()), e))?;
         let name = node.name().to_string();
-        let mut state = RunnerState {
-            node,
-            bin_dir,
-            log_dir,
-            shared,
-            pods: HashMap::new(),
-            bad: HashMap::new(),
-        };
+        let mut state =
+            RunnerState { node, bin_dir, log_dir, shared, pods: HashMap::new(), bad: HashMap::new() };
         let (s, g) = (stop.clone(), grace.clone());
         let handle = std::thread::Builder::new()
             .name(format!("runner-{name}"))
@@ -68,12 +62,7 @@ impl Runner {
                 state.stop_all(grace);
             })
             .map_err(|e| Error::io("starting a runner thread", e))?;
-        Ok(Runner {
-            node: name,
-            stop,
-            grace,
-            handle: Some(handle),
-        })
+        Ok(Runner { node: name, stop, grace, handle: Some(handle) })
     }
 
     /// The node it serves.
@@ -127,10 +116,7 @@ struct RunnerState {
 
 /// `/etc/kubernetes/manifests/<file>`: how a manifest is named in messages.
 fn node_path(p: &Path) -> String {
-    let file = p
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let file = p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
     format!("{MANIFEST_DIR}/{file}")
 }
 
@@ -141,9 +127,7 @@ fn hash_bytes(b: &[u8]) -> u64 {
 }
 
 fn now_secs() -> String {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     format!("{}.{:03}", d.as_secs(), d.subsec_millis())
 }
 
@@ -161,10 +145,7 @@ impl RunnerState {
         if let Ok(rd) = std::fs::read_dir(&dir) {
             for e in rd.flatten() {
                 let p = e.path();
-                let hidden = p
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .is_none_or(|n| n.starts_with('.'));
+                let hidden = p.file_name().and_then(|n| n.to_str()).is_none_or(|n| n.starts_with('.'));
                 if hidden || !p.is_file() {
                     continue;
                 }
@@ -174,12 +155,7 @@ impl RunnerState {
             }
         }
         // Removed manifests.
-        let gone: Vec<PathBuf> = self
-            .pods
-            .keys()
-            .filter(|p| !seen.contains_key(*p))
-            .cloned()
-            .collect();
+        let gone: Vec<PathBuf> = self.pods.keys().filter(|p| !seen.contains_key(*p)).cloned().collect();
         for p in gone {
             if let Some(mut entry) = self.pods.remove(&p) {
                 self.runner_log(&format!("manifest {} removed; stopping", node_path(&p)));
@@ -192,18 +168,14 @@ impl RunnerState {
         // New or changed manifests.
         for (p, bytes) in seen {
             let hash = hash_bytes(&bytes);
-            if self.pods.get(&p).is_some_and(|e| e.hash == hash) || self.bad.get(&p) == Some(&hash)
-            {
+            if self.pods.get(&p).is_some_and(|e| e.hash == hash) || self.bad.get(&p) == Some(&hash) {
                 continue;
             }
             let pod = match Pod::parse(&String::from_utf8_lossy(&bytes)) {
                 Ok(pod) => pod,
                 Err(e) => {
                     // Maybe half written; retried when the content changes.
-                    let err = Error::Manifest {
-                        path: node_path(&p).into(),
-                        message: e,
-                    };
+                    let err = Error::Manifest { path: node_path(&p).into(), message: e };
                     self.runner_log(&err.to_string());
                     self.bad.insert(p, hash);
                     continue;
@@ -221,13 +193,7 @@ impl RunnerState {
                 .spec
                 .containers
                 .iter()
-                .map(|c| Ctr {
-                    spec: c.clone(),
-                    child: None,
-                    proc: None,
-                    restarts: 0,
-                    next_start: now,
-                })
+                .map(|c| Ctr { spec: c.clone(), child: None, proc: None, restarts: 0, next_start: now })
                 .collect();
             self.prepare_volumes(&pod);
             self.pods.insert(p, PodEntry { hash, ctrs });
@@ -239,12 +205,8 @@ impl RunnerState {
                 if let Some(child) = c.child.as_mut()
                     && let Ok(Some(status)) = child.try_wait()
                 {
-                    let backoff =
-                        (Duration::from_millis(500) * 2u32.pow(c.restarts.min(5))).min(MAX_BACKOFF);
-                    self.component_log(
-                        &c.spec.name,
-                        &format!("exited: {status}; restarting in {backoff:?}"),
-                    );
+                    let backoff = (Duration::from_millis(500) * 2u32.pow(c.restarts.min(5))).min(MAX_BACKOFF);
+                    self.component_log(&c.spec.name, &format!("exited: {status}; restarting in {backoff:?}"));
                     c.child = None;
                     if let Some(p) = c.proc.take() {
                         self.shared.tracker.remove_proc(p);
@@ -265,9 +227,7 @@ impl RunnerState {
     fn prepare_volumes(&self, pod: &Pod) {
         for v in &pod.spec.volumes {
             let Some(hp) = &v.host_path else { continue };
-            let private = PRIVATE_DIRS
-                .iter()
-                .any(|d| Path::new(&hp.path).starts_with(d));
+            let private = PRIVATE_DIRS.iter().any(|d| Path::new(&hp.path).starts_with(d));
             if !private {
                 continue;
             }
@@ -325,21 +285,13 @@ impl RunnerState {
         };
         self.component_log(
             &c.spec.name,
-            &format!(
-                "start #{}: {} {}",
-                c.restarts,
-                bin.display(),
-                args.join(" ")
-            ),
+            &format!("start #{}: {} {}", c.restarts, bin.display(), args.join(" ")),
         );
         let mut cmd = self.node.command(&bin, &args);
         for e in &c.spec.env {
             cmd.env(&e.name, e.value.as_deref().unwrap_or(""));
         }
-        cmd.stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .process_group(0);
+        cmd.stdin(Stdio::null()).stdout(out).stderr(err).process_group(0);
         match cmd.spawn() {
             Ok(child) => {
                 let pid = child.id() as i32;

@@ -69,14 +69,9 @@ impl BedState {
 
     /// Reads a state file.
     pub fn load_path(path: &Path) -> Result<Self> {
-        let text = fs::read_to_string(path).map_err(|e| Error::State {
-            path: path.into(),
-            message: e.to_string(),
-        })?;
-        serde_json::from_str(&text).map_err(|e| Error::State {
-            path: path.into(),
-            message: e.to_string(),
-        })
+        let text = fs::read_to_string(path)
+            .map_err(|e| Error::State { path: path.into(), message: e.to_string() })?;
+        serde_json::from_str(&text).map_err(|e| Error::State { path: path.into(), message: e.to_string() })
     }
 
     /// Writes the state file atomically (temp file + rename).
@@ -84,13 +79,10 @@ impl BedState {
         ensure_state_dir()?;
         let path = Self::path_for(&self.name);
         let tmp = path.with_extension("json.tmp");
-        let text = serde_json::to_string_pretty(self).map_err(|e| Error::State {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| Error::State { path: path.clone(), message: e.to_string() })?;
         fs::write(&tmp, text).map_err(|e| Error::io(format!("writing {}", tmp.display()), e))?;
-        fs::rename(&tmp, &path)
-            .map_err(|e| Error::io(format!("renaming {} into place", tmp.display()), e))
+        fs::rename(&tmp, &path).map_err(|e| Error::io(format!("renaming {} into place", tmp.display()), e))
     }
 
     /// Whether the owner process is gone.
@@ -100,11 +92,7 @@ impl BedState {
 
     /// Every process the bed recorded (holders and others).
     pub fn all_procs(&self) -> Vec<ProcRef> {
-        self.nodes
-            .iter()
-            .filter_map(|n| n.holder)
-            .chain(self.procs.iter().copied())
-            .collect()
+        self.nodes.iter().filter_map(|n| n.holder).chain(self.procs.iter().copied()).collect()
     }
 }
 
@@ -165,18 +153,12 @@ pub(crate) fn clean_stale_locked() -> Result<Vec<String>> {
     let mut cleaned = Vec::new();
     for st in list() {
         if st.is_stale() {
-            eprintln!(
-                "kubeadm-testbed: cleaning stale bed {} (owner pid {} gone)",
-                st.name, st.owner.pid
-            );
+            eprintln!("kubeadm-testbed: cleaning stale bed {} (owner pid {} gone)", st.name, st.owner.pid);
             teardown(&st);
             // Killed processes of a dead owner are reaped by init: give it a moment, so callers
             // see them gone.
             let deadline = std::time::Instant::now() + Duration::from_secs(5);
-            while st
-                .all_procs()
-                .iter()
-                .any(|p| procs::start_time(p.pid) == Some(p.start))
+            while st.all_procs().iter().any(|p| procs::start_time(p.pid) == Some(p.start))
                 && std::time::Instant::now() < deadline
             {
                 std::thread::sleep(Duration::from_millis(50));
@@ -263,10 +245,7 @@ pub fn leftovers(st: &BedState) -> Vec<String> {
         }
     }
     if BedState::path_for(&st.name).exists() {
-        out.push(format!(
-            "state file {}",
-            BedState::path_for(&st.name).display()
-        ));
+        out.push(format!("state file {}", BedState::path_for(&st.name).display()));
     }
     out
 }
@@ -285,10 +264,7 @@ mod tests {
         let st = BedState {
             name: "t".into(),
             id: "abcde".into(),
-            owner: ProcRef {
-                pid: 1,
-                start: u64::MAX,
-            },
+            owner: ProcRef { pid: 1, start: u64::MAX },
             bridge: "kbabcde".into(),
             octet: 7,
             nodes: vec![NodeState {
@@ -304,9 +280,6 @@ mod tests {
         let text = serde_json::to_string(&st).expect("serialize");
         let back: BedState = serde_json::from_str(&text).expect("parse");
         assert_eq!(st, back);
-        assert!(
-            back.is_stale(),
-            "pid 1 with that start time is not the real init"
-        );
+        assert!(back.is_stale(), "pid 1 with that start time is not the real init");
     }
 }

@@ -73,9 +73,7 @@ fn runner_runs_restarts_and_stops_static_pods() -> Result<()> {
         n.write_file("/etc/kubernetes/manifests/fake.yaml", manifest("2"))?;
         wait_for("fake started", Duration::from_secs(10), || {
             let t = std::fs::read_to_string(&log).map_err(|e| e.to_string())?;
-            t.contains("fake args: --a=1 --b=2 env: bar")
-                .then_some(())
-                .ok_or(t)
+            t.contains("fake args: --a=1 --b=2 env: bar").then_some(()).ok_or(t)
         })?;
         assert!(n.host_path("/var/lib/kubelet/fake-dir").is_dir());
         assert!(!std::path::Path::new("/opt/kubeadm-rs-should-not-exist").exists());
@@ -90,9 +88,7 @@ fn runner_runs_restarts_and_stops_static_pods() -> Result<()> {
         n.write_file("/etc/kubernetes/manifests/fake.yaml", manifest("3"))?;
         wait_for("fake restarted", Duration::from_secs(10), || {
             let t = std::fs::read_to_string(&log).map_err(|e| e.to_string())?;
-            t.contains("fake args: --a=1 --b=3 env: bar")
-                .then_some(())
-                .ok_or(t)
+            t.contains("fake args: --a=1 --b=3 env: bar").then_some(()).ok_or(t)
         })?;
         assert!(!first[0].is_alive(), "old process still alive");
 

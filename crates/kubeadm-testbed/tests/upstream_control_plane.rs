@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, ensure};
 use kubeadm_testbed::controlplane::{
-    CONFIG_PATH, STATIC_PODS, bind_cluster_admins, init_config, upstream_offline_phases,
-    wait_readyz, wait_system_namespaces,
+    CONFIG_PATH, STATIC_PODS, bind_cluster_admins, init_config, upstream_offline_phases, wait_readyz,
+    wait_system_namespaces,
 };
 use kubeadm_testbed::state::{self, BedState};
 use kubeadm_testbed::{Bed, bed_preflight, heavy_lock};
@@ -28,10 +28,7 @@ fn upstream_control_plane(bed: &Bed) -> Result<()> {
         let p = n1.host_path(format!("/etc/kubernetes/manifests/{m}.yaml"));
         ensure!(p.is_file(), "upstream kubeadm wrote no {m} manifest");
     }
-    ensure!(
-        !n2.host_path("/etc/kubernetes/admin.conf").exists(),
-        "node2 sees node1's files"
-    );
+    ensure!(!n2.host_path("/etc/kubernetes/admin.conf").exists(), "node2 sees node1's files");
 
     bed.start_runner(n1)?;
 
@@ -42,25 +39,16 @@ fn upstream_control_plane(bed: &Bed) -> Result<()> {
     bind_cluster_admins(bed, n1).context("creating kubeadm:cluster-admins")?;
     let version = bed.kubectl_ok(n1, &["version", "-o", "json"])?;
     let v: serde_json::Value = serde_json::from_str(&version).context("kubectl version -o json")?;
-    let server = v["serverVersion"]["gitVersion"]
-        .as_str()
-        .ok_or_else(|| anyhow!("no serverVersion: {version}"))?;
+    let server =
+        v["serverVersion"]["gitVersion"].as_str().ok_or_else(|| anyhow!("no serverVersion: {version}"))?;
     ensure!(server == VERSION, "server version {server}, want {VERSION}");
-    let client = v["clientVersion"]["gitVersion"]
-        .as_str()
-        .unwrap_or_default();
-    ensure!(
-        client == VERSION,
-        "kubectl version {client}, want {VERSION}"
-    );
+    let client = v["clientVersion"]["gitVersion"].as_str().unwrap_or_default();
+    ensure!(client == VERSION, "kubectl version {client}, want {VERSION}");
     wait_system_namespaces(bed, n1)?;
 
     // (b) node 2 reaches node 1's API server over the bridge with node 1's admin.conf.
     let admin = n1.read_file("/etc/kubernetes/admin.conf")?;
-    ensure!(
-        admin.contains(&format!("https://{}:6443", n1.ip())),
-        "admin.conf server is not node1's IP"
-    );
+    ensure!(admin.contains(&format!("https://{}:6443", n1.ip())), "admin.conf server is not node1's IP");
     n2.write_file("/etc/kubernetes/admin.conf", admin)?;
     let out = bed.kubectl_ok(n2, &["get", "--raw", "/readyz"])?;
     ensure!(out.trim() == "ok", "readyz from node2: {out}");
@@ -86,11 +74,7 @@ fn upstream_control_plane_on_bed() -> Result<()> {
     }
     // Processes the runner started (etcd + 3 control-plane components) are recorded.
     let running = bed.state();
-    ensure!(
-        running.procs.len() >= 4,
-        "runner processes: {:?}",
-        running.procs
-    );
+    ensure!(running.procs.len() >= 4, "runner processes: {:?}", running.procs);
 
     // (c) teardown leaves nothing behind.
     drop(bed);
@@ -99,23 +83,11 @@ fn upstream_control_plane_on_bed() -> Result<()> {
     let left = state::leftovers(&all);
     ensure!(left.is_empty(), "left behind: {left:#?}");
     for n in &all.nodes {
-        let netns = std::process::Command::new("ip")
-            .args(["netns", "list"])
-            .output()?;
-        ensure!(
-            !String::from_utf8_lossy(&netns.stdout).contains(&n.netns),
-            "netns {} remains",
-            n.netns
-        );
+        let netns = std::process::Command::new("ip").args(["netns", "list"]).output()?;
+        ensure!(!String::from_utf8_lossy(&netns.stdout).contains(&n.netns), "netns {} remains", n.netns);
     }
-    let links = std::process::Command::new("ip")
-        .args(["-o", "link", "show"])
-        .output()?;
+    let links = std::process::Command::new("ip").args(["-o", "link", "show"]).output()?;
     let links = String::from_utf8_lossy(&links.stdout);
-    ensure!(
-        !links.contains(&all.bridge),
-        "bridge {} remains",
-        all.bridge
-    );
+    ensure!(!links.contains(&all.bridge), "bridge {} remains", all.bridge);
     Ok(())
 }

@@ -73,7 +73,8 @@ impl Checker for MemCheck {
             }
         };
         if actual < self.mem_mb {
-            r.errors.push(format!("the system RAM ({actual} MB) is less than the minimum {} MB", self.mem_mb));
+            r.errors
+                .push(format!("the system RAM ({actual} MB) is less than the minimum {} MB", self.mem_mb));
         }
         r
     }
@@ -98,12 +99,20 @@ impl Checker for KubernetesVersionCheck {
         }
         let kadm = match Version::parse(&self.kubeadm_version) {
             Ok(v) => v,
-            Err(e) => return CheckResult::error(format!("couldn't parse kubeadm version {:?}: {e}", self.kubeadm_version)),
+            Err(e) => {
+                return CheckResult::error(format!(
+                    "couldn't parse kubeadm version {:?}: {e}",
+                    self.kubeadm_version
+                ));
+            }
         };
         let k8s = match Version::parse(&self.kubernetes_version) {
             Ok(v) => v,
             Err(e) => {
-                return CheckResult::error(format!("couldn't parse Kubernetes version {:?}: {e}", self.kubernetes_version));
+                return CheckResult::error(format!(
+                    "couldn't parse Kubernetes version {:?}: {e}",
+                    self.kubernetes_version
+                ));
             }
         };
         // First unsupported version: major.(minor+1).0-0, i.e. any version of a newer minor.
@@ -155,7 +164,9 @@ impl InitSystem {
                 let (_, out) = out_of(host, "systemctl", &["status", s], false);
                 !out.contains("Loaded: not-found") && !out.contains("could not be found")
             }
-            InitSystem::OpenRc => !out_of(host, "rc-service", &[s, "status"], true).1.contains("does not exist"),
+            InitSystem::OpenRc => {
+                !out_of(host, "rc-service", &[s, "status"], true).1.contains("does not exist")
+            }
         }
     }
     fn service_is_enabled(&self, host: &dyn HostEnv, s: &str) -> bool {
@@ -302,8 +313,13 @@ impl Checker for DirAvailableCheck {
             Ok(None) => CheckResult::ok(),
             Ok(Some(_)) => CheckResult::error(format!("{p} is not empty")),
             // Go: Open failing is reported; Readdirnames failing (not a directory) means "not empty".
-            Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => CheckResult::error(format!("{p} is not empty")),
-            Err(e) => CheckResult::error(format!("unable to check if {p} is empty: open {p}: {}", io_error_text(&e))),
+            Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {
+                CheckResult::error(format!("{p} is not empty"))
+            }
+            Err(e) => CheckResult::error(format!(
+                "unable to check if {p} is empty: open {p}: {}",
+                io_error_text(&e)
+            )),
         }
     }
 }
@@ -415,8 +431,9 @@ pub fn qualified_name_errors(value: &str) -> Vec<String> {
     const KEY_FMT: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
     const KEY_MSG: &str = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
     // Go's RegexError: "(e.g. 'a',  or 'b',  or 'c', regex used for validation is '...')".
-    let regex_err =
-        format!("{KEY_MSG} (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '{KEY_FMT}')");
+    let regex_err = format!(
+        "{KEY_MSG} (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '{KEY_FMT}')"
+    );
     let mut errs = Vec::new();
     let parts: Vec<&str> = value.split('/').collect();
     let name = match parts.as_slice() {
@@ -823,7 +840,9 @@ impl Checker for ImagePullCheck {
             }
         }
         for image in &self.images {
-            if self.policy == PullPolicy::IfNotPresent && host.cri_image_exists(&self.cri_socket, image).unwrap_or(false) {
+            if self.policy == PullPolicy::IfNotPresent
+                && host.cri_image_exists(&self.cri_socket, image).unwrap_or(false)
+            {
                 continue;
             }
             // Upstream retries each pull PullImageRetry (5) times.

@@ -61,7 +61,9 @@ pub enum PreflightError {
     #[error("preflight checks failed")]
     ChecksFailed,
     /// The ignore list combines `all` with names.
-    #[error("ignore-preflight-errors: Invalid value: {value:?}: don't specify individual checks if 'all' is used")]
+    #[error(
+        "ignore-preflight-errors: Invalid value: {value:?}: don't specify individual checks if 'all' is used"
+    )]
     InvalidIgnoreList {
         /// The sorted, comma-joined list.
         value: String,
@@ -86,7 +88,9 @@ impl IgnoreSet {
             .flat_map(|s| s.as_ref().split(',').map(|p| p.to_lowercase()).collect::<Vec<_>>())
             .collect();
         if set.contains("all") && set.len() > 1 {
-            return Err(PreflightError::InvalidIgnoreList { value: set.into_iter().collect::<Vec<_>>().join(",") });
+            return Err(PreflightError::InvalidIgnoreList {
+                value: set.into_iter().collect::<Vec<_>>().join(","),
+            });
         }
         Ok(Self(set))
     }
@@ -227,7 +231,9 @@ pub const IPV6_DEFAULT_FORWARDING: &str = "/proc/sys/net/ipv6/conf/default/forwa
 /// `MinimumKubeletVersion`: kubeadm's minor - 3, patch 0.
 pub fn minimum_kubelet_version(kubeadm_version: &str) -> Version {
     match Version::parse(kubeadm_version) {
-        Ok(v) => Version { parts: [v.major(), v.minor().saturating_sub(3), 0], pre: vec![], build: String::new() },
+        Ok(v) => {
+            Version { parts: [v.major(), v.minor().saturating_sub(3), 0], pre: vec![], build: String::new() }
+        }
         // DefaultKubernetesPlaceholderVersion for builds without a version.
         Err(_) => Version { parts: [1, 0, 0], pre: vec!["placeholder".into()], build: String::new() },
     }
@@ -240,7 +246,12 @@ fn cidr_family(cidr: &str) -> Option<bool> {
 /// Common checks of init and join (`addCommonChecks`): CRI, ContainerRuntimeVersion, Swap, the
 /// executables (`losetup`, `mount`, `cp`; `conntrack` only for Kubernetes < 1.32), SystemVerification,
 /// Hostname, KubeletVersion, Service-Kubelet, Port-10250.
-pub fn common_checks(kubeadm_version: &str, k8s_version: &str, node_name: &str, cri_socket: &str) -> Vec<Box<dyn Checker>> {
+pub fn common_checks(
+    kubeadm_version: &str,
+    k8s_version: &str,
+    node_name: &str,
+    cri_socket: &str,
+) -> Vec<Box<dyn Checker>> {
     let mut v: Vec<Box<dyn Checker>> = vec![
         Box::new(ContainerRuntimeCheck { cri_socket: cri_socket.into() }),
         Box::new(ContainerRuntimeVersionCheck { cri_socket: cri_socket.into() }),
@@ -280,7 +291,10 @@ pub fn init_node_checks(cfg: &InitPreflightInput) -> Vec<Box<dyn Checker>> {
         Box::new(FirewalldCheck { ports: vec![cfg.bind_port, KUBELET_PORT] }),
         Box::new(PortOpenCheck { address: opt(&cfg.apiserver_bind_address), port: cfg.bind_port }),
         Box::new(PortOpenCheck { address: opt(&cfg.scheduler_bind_address), port: KUBE_SCHEDULER_PORT }),
-        Box::new(PortOpenCheck { address: opt(&cfg.controller_manager_bind_address), port: KUBE_CONTROLLER_MANAGER_PORT }),
+        Box::new(PortOpenCheck {
+            address: opt(&cfg.controller_manager_bind_address),
+            port: KUBE_CONTROLLER_MANAGER_PORT,
+        }),
     ];
     for c in ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"] {
         v.push(Box::new(FileAvailableCheck { path: md.join(format!("{c}.yaml")), label: None }));
@@ -370,8 +384,14 @@ pub fn run_init_preflight(
         return Ok(());
     }
     writeln!(stdout, "[preflight] Pulling images required for setting up a Kubernetes cluster")?;
-    writeln!(stdout, "[preflight] This might take a minute or two, depending on the speed of your internet connection")?;
-    writeln!(stdout, "[preflight] You can also perform this action beforehand using 'kubeadm config images pull'")?;
+    writeln!(
+        stdout,
+        "[preflight] This might take a minute or two, depending on the speed of your internet connection"
+    )?;
+    writeln!(
+        stdout,
+        "[preflight] You can also perform this action beforehand using 'kubeadm config images pull'"
+    )?;
     let checks: Vec<Box<dyn Checker>> = vec![Box::new(ImagePullCheck {
         cri_socket: cfg.cri_socket.clone(),
         images: cfg.images.clone(),

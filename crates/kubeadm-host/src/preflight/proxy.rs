@@ -62,7 +62,8 @@ impl ProxyEnv {
             "http" => {
                 if !self.http_proxy.is_empty() && self.cgi {
                     return Err(
-                        "refusing to use HTTP_PROXY value in CGI environment; see golang.org/s/cgihttpproxy".into()
+                        "refusing to use HTTP_PROXY value in CGI environment; see golang.org/s/cgihttpproxy"
+                            .into(),
                     );
                 }
                 &self.http_proxy
@@ -152,7 +153,10 @@ mod tests {
     #[test]
     fn proxy_rules() {
         let e = env("proxy.example:3128", "");
-        assert_eq!(e.proxy_for("https", "10.0.0.1", 443).unwrap().as_deref(), Some("http://proxy.example:3128"));
+        assert_eq!(
+            e.proxy_for("https", "10.0.0.1", 443).unwrap().as_deref(),
+            Some("http://proxy.example:3128")
+        );
         assert_eq!(e.proxy_for("https", "127.0.0.1", 443).unwrap(), None);
         assert_eq!(e.proxy_for("https", "localhost", 443).unwrap(), None);
         assert_eq!(e.proxy_for("http", "10.0.0.1", 80).unwrap(), None);

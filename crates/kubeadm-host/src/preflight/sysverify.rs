@@ -91,7 +91,10 @@ impl Reporter {
 /// Runs `kubelet --version` and parses `Kubernetes vX.Y.Z`, like kubeadm's `GetKubeletVersion`.
 pub fn kubelet_version(host: &dyn HostEnv) -> Result<Version, String> {
     if host.look_path("kubelet").is_none() {
-        return Err("cannot execute 'kubelet --version': exec: \"kubelet\": executable file not found in $PATH".into());
+        return Err(
+            "cannot execute 'kubelet --version': exec: \"kubelet\": executable file not found in $PATH"
+                .into(),
+        );
     }
     let out = host
         .run("kubelet", &["--version"])
@@ -124,7 +127,9 @@ fn kernel_version_supported(release: &str) -> bool {
 
 /// `getUnifiedMountpoint`: `(mountpoint, is_cgroup_v2)`.
 pub fn unified_mountpoint(host: &dyn HostEnv) -> Result<(PathBuf, bool), String> {
-    let mounts = host.read_file(Path::new("/proc/mounts")).map_err(|e| format!("open /proc/mounts: {}", io_error_text(&e)))?;
+    let mounts = host
+        .read_file(Path::new("/proc/mounts"))
+        .map_err(|e| format!("open /proc/mounts: {}", io_error_text(&e)))?;
     let mounts = String::from_utf8_lossy(&mounts);
     let mut v1: Option<&str> = None;
     for line in mounts.lines().filter(|l| l.contains("cgroup")) {
@@ -204,7 +209,10 @@ fn validate_kernel(host: &dyn HostEnv, rep: &mut Reporter) -> (Vec<String>, Vec<
     let release = match host.uname() {
         Ok((_, r)) => r,
         Err(e) => {
-            return (vec![], vec![format!("failed to get kernel release: failed to get kernel release: {e}")]);
+            return (
+                vec![],
+                vec![format!("failed to get kernel release: failed to get kernel release: {e}")],
+            );
         }
     };
     let mut warns = Vec::new();
@@ -338,7 +346,10 @@ fn validate_cgroups(host: &dyn HostEnv, rep: &mut Reporter, kubelet: &Version) -
             Err(e) => {
                 return (
                     vec![],
-                    vec![format!("failed to get cgroups v1 subsystems: open /proc/cgroups: {}", io_error_text(&e))],
+                    vec![format!(
+                        "failed to get cgroups v1 subsystems: open /proc/cgroups: {}",
+                        io_error_text(&e)
+                    )],
                 );
             }
         };

@@ -62,13 +62,16 @@ fn cpu_and_mem() {
 #[test]
 fn kubernetes_version() {
     let h = FakeHost::default();
-    let c = |k: &str| KubernetesVersionCheck { kubeadm_version: "v1.37.2".into(), kubernetes_version: k.into() };
+    let c =
+        |k: &str| KubernetesVersionCheck { kubeadm_version: "v1.37.2".into(), kubernetes_version: k.into() };
     assert_ok(&c("v1.37.0"), &h);
     assert_ok(&c("v1.36.5"), &h);
     let r = run1(&c("v1.38.0-alpha.0"), &h);
     assert_eq!(
         r.warnings,
-        vec!["Kubernetes version is greater than kubeadm version. Please consider to upgrade kubeadm. Kubernetes version: 1.38.0-alpha.0. Kubeadm version: 1.37.x"]
+        vec![
+            "Kubernetes version is greater than kubeadm version. Please consider to upgrade kubeadm. Kubernetes version: 1.38.0-alpha.0. Kubeadm version: 1.37.x"
+        ]
     );
     assert!(r.errors.is_empty());
     assert!(run1(&c("latest"), &h).errors[0].starts_with("couldn't parse Kubernetes version \"latest\""));
@@ -86,7 +89,9 @@ fn firewalld_and_service() {
     h.command("systemctl is-enabled kubelet", false, "disabled\n");
     assert_eq!(
         run1(&fw, &h).warnings,
-        vec!["firewalld is active, please ensure ports [6443 10250] are open or your cluster may not function correctly"]
+        vec![
+            "firewalld is active, please ensure ports [6443 10250] are open or your cluster may not function correctly"
+        ]
     );
     assert_eq!(svc.name(), "Service-kubelet");
     assert_eq!(
@@ -96,7 +101,10 @@ fn firewalld_and_service() {
     // systemd not PID 1 (this machine): systemctl present but prints nothing on stdout.
     h.commands.clear();
     let r = run1(&svc, &h);
-    assert_eq!(r.warnings, vec!["kubelet service is not enabled, please run 'systemctl enable kubelet.service'"]);
+    assert_eq!(
+        r.warnings,
+        vec!["kubelet service is not enabled, please run 'systemctl enable kubelet.service'"]
+    );
     assert_ok(&fw, &h);
     h.path_exes.remove("systemctl");
     assert_eq!(
@@ -132,7 +140,10 @@ fn dir_and_file_availability() {
     h.file("/etc/kubernetes/manifests/kube-apiserver.yaml", b"x");
     assert_eq!(run1(&f, &h).errors, vec!["/etc/kubernetes/manifests/kube-apiserver.yaml already exists"]);
 
-    let e = FileExistingCheck { path: "/etc/etcd/ca.crt".into(), label: Some("ExternalEtcdClientCertificates".into()) };
+    let e = FileExistingCheck {
+        path: "/etc/etcd/ca.crt".into(),
+        label: Some("ExternalEtcdClientCertificates".into()),
+    };
     assert_eq!(e.name(), "ExternalEtcdClientCertificates");
     assert_eq!(run1(&e, &h).errors, vec!["/etc/etcd/ca.crt doesn't exist"]);
     h.file("/etc/etcd/ca.crt", b"c");
@@ -161,7 +172,11 @@ fn in_path() {
     assert_ok(&m, &h);
     h.path_exes.remove("losetup");
     assert_eq!(run1(&m, &h).errors, vec!["losetup not found in system path"]);
-    let o = InPathCheck { executable: "socat".into(), mandatory: false, suggestion: Some("apt install socat".into()) };
+    let o = InPathCheck {
+        executable: "socat".into(),
+        mandatory: false,
+        suggestion: Some("apt install socat".into()),
+    };
     let r = run1(&o, &h);
     assert!(r.errors.is_empty());
     assert_eq!(r.warnings, vec!["socat not found in system path\nSuggestion: apt install socat"]);
@@ -173,13 +188,21 @@ fn hostname() {
     assert_ok(&HostnameCheck { node_name: "node-1".into() }, &h);
     let r = run1(&HostnameCheck { node_name: "bad_name-".into() }, &h);
     assert!(r.errors.is_empty());
-    assert!(r.warnings[0].starts_with("invalid node name format \"bad_name-\": name part must consist of"), "{r:?}");
+    assert!(
+        r.warnings[0].starts_with("invalid node name format \"bad_name-\": name part must consist of"),
+        "{r:?}"
+    );
     assert!(r.warnings.iter().any(|w| w == "hostname \"bad_name-\" could not be reached"));
     h.dns.insert("bad_name-".into(), vec![]);
     assert!(run1(&HostnameCheck { node_name: "bad_name-".into() }, &h).warnings.len() == 2);
-    assert!(qualified_name_errors(&"a".repeat(64)).iter().any(|m| m == "name part must be no more than 63 bytes"));
+    assert!(
+        qualified_name_errors(&"a".repeat(64)).iter().any(|m| m == "name part must be no more than 63 bytes")
+    );
     assert!(qualified_name_errors("example.com/node").is_empty());
-    assert!(qualified_name_errors("Example.com/node")[0].starts_with("prefix part a lowercase RFC 1123 subdomain"));
+    assert!(
+        qualified_name_errors("Example.com/node")[0]
+            .starts_with("prefix part a lowercase RFC 1123 subdomain")
+    );
 }
 
 #[test]
@@ -193,11 +216,15 @@ fn http_proxy_checks() {
     h.set_env("https_proxy", "proxy.corp:3128");
     assert_eq!(
         run1(&p, &h).warnings,
-        vec!["Connection to \"https://10.0.0.2\" uses proxy \"http://proxy.corp:3128\". If that is not intended, adjust your proxy settings"]
+        vec![
+            "Connection to \"https://10.0.0.2\" uses proxy \"http://proxy.corp:3128\". If that is not intended, adjust your proxy settings"
+        ]
     );
     assert_eq!(
         run1(&c, &h).warnings,
-        vec!["connection to \"10.96.0.0/12\" uses proxy \"http://proxy.corp:3128\". This may lead to malfunctional cluster setup. Make sure that Pod and Services IP ranges specified correctly as exceptions in proxy configuration"]
+        vec![
+            "connection to \"10.96.0.0/12\" uses proxy \"http://proxy.corp:3128\". This may lead to malfunctional cluster setup. Make sure that Pod and Services IP ranges specified correctly as exceptions in proxy configuration"
+        ]
     );
     let p6 = HttpProxyCheck { proto: "https".into(), host: "fd00::2".into() };
     assert!(run1(&p6, &h).warnings[0].starts_with("Connection to \"https://[fd00::2]:1234\""));
@@ -236,7 +263,9 @@ fn kubelet_version() {
         vec!["Kubelet version \"1.33.9\" is lower than kubeadm can support. Please upgrade kubelet"]
     );
     h.command("kubelet --version", true, "Kubernetes v1.38.0\n");
-    assert!(run1(&c, &h).errors[0].starts_with("the kubelet version is higher than the control plane version."));
+    assert!(
+        run1(&c, &h).errors[0].starts_with("the kubelet version is higher than the control plane version.")
+    );
     h.command("kubelet --version", true, "garbage");
     assert_eq!(
         run1(&c, &h).errors,
@@ -245,7 +274,9 @@ fn kubelet_version() {
     h.path_exes.remove("kubelet");
     assert_eq!(
         run1(&c, &h).errors,
-        vec!["couldn't get kubelet version: cannot execute 'kubelet --version': exec: \"kubelet\": executable file not found in $PATH"]
+        vec![
+            "couldn't get kubelet version: cannot execute 'kubelet --version': exec: \"kubelet\": executable file not found in $PATH"
+        ]
     );
 }
 
@@ -276,7 +307,9 @@ fn system_verification_cgroup_v1_is_error_for_new_kubelet() {
     let r = run1(&SystemVerificationCheck::default(), &h);
     assert_eq!(r.errors.len(), 1, "{r:?}");
     assert!(r.errors[0].starts_with("cgroups v1 support is deprecated"));
-    assert!(r.stdout.starts_with("[preflight] The system verification failed. Printing the output from the verification:\n"));
+    assert!(r.stdout.starts_with(
+        "[preflight] The system verification failed. Printing the output from the verification:\n"
+    ));
     assert!(r.stdout.contains("KERNEL_VERSION"));
     assert!(r.stdout.contains("CGROUPS_MEMORY"));
     // Older kubelet: only a warning.
@@ -297,7 +330,10 @@ fn system_verification_kernel_problems() {
     // No config anywhere and modprobe missing.
     h.files.remove(std::path::Path::new("/boot/config-4.19.0"));
     let r = run1(&SystemVerificationCheck::default(), &h);
-    assert!(r.errors[0].starts_with("failed to parse kernel config: unable to load kernel module: \"configs\""), "{r:?}");
+    assert!(
+        r.errors[0].starts_with("failed to parse kernel config: unable to load kernel module: \"configs\""),
+        "{r:?}"
+    );
     // Missing required cgroup (v2).
     let mut h = FakeHost::default();
     h.file("/sys/fs/cgroup/cgroup.controllers", b"cpu io memory pids\n");
@@ -370,7 +406,10 @@ fn external_etcd_version() {
         endpoints: vec!["http://10.0.0.9:2379".into(), "https://10.0.0.10:2379".into()],
         min_version: MIN_EXTERNAL_ETCD_VERSION.into(),
     };
-    h.http.insert("http://10.0.0.9:2379/version".into(), Ok(r#"{"etcdserver":"3.6.5","etcdcluster":"3.6.0"}"#.into()));
+    h.http.insert(
+        "http://10.0.0.9:2379/version".into(),
+        Ok(r#"{"etcdserver":"3.6.5","etcdcluster":"3.6.0"}"#.into()),
+    );
     h.http.insert("https://10.0.0.10:2379/version".into(), Err(HttpGetError::Unsupported("no TLS".into())));
     let r = run1(&c, &h);
     assert!(r.errors.is_empty(), "{r:?}");
@@ -378,7 +417,9 @@ fn external_etcd_version() {
     h.http.insert("http://10.0.0.9:2379/version".into(), Ok(r#"{"etcdserver":"3.4.23"}"#.into()));
     assert_eq!(
         run1(&c, &h).errors,
-        vec!["this version of kubeadm only supports external etcd version >= 3.5.24-0. Current version: 3.4.23"]
+        vec![
+            "this version of kubeadm only supports external etcd version >= 3.5.24-0. Current version: 3.4.23"
+        ]
     );
 }
 
@@ -441,15 +482,35 @@ fn init_check_list_matches_upstream_order() {
     assert_eq!(
         n,
         vec![
-            "NumCPU", "Mem", "KubernetesVersion", "Firewalld", "Port-6443", "Port-10259", "Port-10257",
+            "NumCPU",
+            "Mem",
+            "KubernetesVersion",
+            "Firewalld",
+            "Port-6443",
+            "Port-10259",
+            "Port-10257",
             "FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml",
             "FileAvailable--etc-kubernetes-manifests-kube-controller-manager.yaml",
             "FileAvailable--etc-kubernetes-manifests-kube-scheduler.yaml",
             "FileAvailable--etc-kubernetes-manifests-etcd.yaml",
-            "HTTPProxy", "HTTPProxyCIDR", "HTTPProxyCIDR", "CRI", "ContainerRuntimeVersion", "Swap",
-            "FileExisting-losetup", "FileExisting-mount", "FileExisting-cp", "SystemVerification", "Hostname",
-            "KubeletVersion", "Service-kubelet", "Port-10250", "FileContent--proc-sys-net-ipv4-ip_forward",
-            "Port-2379", "Port-2380", "DirAvailable--var-lib-etcd",
+            "HTTPProxy",
+            "HTTPProxyCIDR",
+            "HTTPProxyCIDR",
+            "CRI",
+            "ContainerRuntimeVersion",
+            "Swap",
+            "FileExisting-losetup",
+            "FileExisting-mount",
+            "FileExisting-cp",
+            "SystemVerification",
+            "Hostname",
+            "KubeletVersion",
+            "Service-kubelet",
+            "Port-10250",
+            "FileContent--proc-sys-net-ipv4-ip_forward",
+            "Port-2379",
+            "Port-2380",
+            "DirAvailable--var-lib-etcd",
         ]
     );
     // Dual stack + external etcd + old Kubernetes (conntrack).

@@ -67,7 +67,9 @@ const KUBELET_HEALTHZ_PORT: i64 = 10248;
 pub enum ComponentConfigError {
     /// The document's group is known but its version is not (upstream
     /// `UnsupportedConfigVersionError`).
-    #[error("unsupported apiVersion {old:?}, you may have to do manual conversion to {current:?} and run kubeadm again")]
+    #[error(
+        "unsupported apiVersion {old:?}, you may have to do manual conversion to {current:?} and run kubeadm again"
+    )]
     UnsupportedVersion {
         /// The document's `apiVersion`.
         old: String,
@@ -196,7 +198,12 @@ pub fn to_yaml(value: &Value) -> String {
     crate::goyaml::to_string(value)
 }
 
-fn recommended(kind: &str, param: &str, default: impl std::fmt::Display, user: impl std::fmt::Display) -> String {
+fn recommended(
+    kind: &str,
+    param: &str,
+    default: impl std::fmt::Display,
+    user: impl std::fmt::Display,
+) -> String {
     format!("The recommended value for {param:?} in {kind:?} is: {default}; the provided value is: {user}")
 }
 
@@ -213,18 +220,25 @@ fn get_str<'a>(v: &'a Value, pointer: &str) -> &'a str {
 /// Go's `%v` of a `[]string`.
 fn go_string_list(v: &Value) -> String {
     let items: Vec<String> = match v {
-        Value::Array(a) => a.iter().map(|e| e.as_str().map(str::to_string).unwrap_or_else(|| e.to_string())).collect(),
+        Value::Array(a) => {
+            a.iter().map(|e| e.as_str().map(str::to_string).unwrap_or_else(|| e.to_string())).collect()
+        }
         _ => Vec::new(),
     };
     format!("[{}]", items.join(" "))
 }
 
-fn decode_user(component: Component, user: Option<&Value>) -> Result<(Value, Vec<String>, bool), ComponentConfigError> {
+fn decode_user(
+    component: Component,
+    user: Option<&Value>,
+) -> Result<(Value, Vec<String>, bool), ComponentConfigError> {
     let mut warnings = Vec::new();
     let mut unknown = Vec::new();
     if let Some(doc) = user {
         let api_version = doc.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-        if api_version != component.api_version() && api_version.starts_with(&format!("{}/", component.group())) {
+        if api_version != component.api_version()
+            && api_version.starts_with(&format!("{}/", component.group()))
+        {
             return Err(ComponentConfigError::UnsupportedVersion {
                 old: api_version.to_string(),
                 current: component.api_version().to_string(),
@@ -266,7 +280,10 @@ pub fn cluster_dns_ip(cluster: &ClusterConfiguration) -> String {
 /// Builds the KubeletConfiguration: the user's document (if any) decoded, then kubeadm's defaults
 /// (upstream `kubeletConfig.Default`). The node-local [`ComponentConfig::mutate`] is separate: the
 /// cluster-wide ConfigMap is built without it, `/var/lib/kubelet/config.yaml` with it.
-pub fn kubelet_config(cluster: &ClusterConfiguration, user: Option<&Value>) -> Result<ComponentConfig, ComponentConfigError> {
+pub fn kubelet_config(
+    cluster: &ClusterConfiguration,
+    user: Option<&Value>,
+) -> Result<ComponentConfig, ComponentConfigError> {
     let (mut c, mut warnings, user_supplied) = decode_user(Component::Kubelet, user)?;
     let kind = KUBELET_KIND;
 
@@ -422,7 +439,10 @@ pub fn kube_proxy_config(
 
 /// Upstream `ChecksumForConfigMap`: SHA-256 over the `data` values in key order, then the
 /// `binaryData` values in key order (keys themselves are not hashed), as `sha256:<hex>`.
-pub fn checksum_for_config_map(data: &BTreeMap<String, String>, binary_data: &BTreeMap<String, Vec<u8>>) -> String {
+pub fn checksum_for_config_map(
+    data: &BTreeMap<String, String>,
+    binary_data: &BTreeMap<String, Vec<u8>>,
+) -> String {
     let mut h = Sha256::new();
     for v in data.values() {
         h.update(v.as_bytes());
@@ -553,7 +573,9 @@ mod tests {
         assert!(!k.user_supplied);
         let y = k.to_yaml();
         assert!(y.starts_with("apiVersion: kubelet.config.k8s.io/v1beta1\nauthentication:\n  anonymous:\n    enabled: false\n"), "{y}");
-        assert!(y.contains("clusterDNS:\n- 10.96.0.10\nclusterDomain: cluster.local\ncontainerRuntimeEndpoint: \"\"\n"));
+        assert!(y.contains(
+            "clusterDNS:\n- 10.96.0.10\nclusterDomain: cluster.local\ncontainerRuntimeEndpoint: \"\"\n"
+        ));
         assert!(!y.contains("resolvConf"));
         assert!(!y.contains("featureGates"));
     }
@@ -571,7 +593,9 @@ mod tests {
         assert_eq!(k.get("/resolvConf"), Some(&json!("/etc/r")));
         assert_eq!(
             k.warnings,
-            vec!["The recommended value for \"resolvConf\" in \"KubeletConfiguration\" is: /run/systemd/resolve/resolv.conf; the provided value is: /etc/r"]
+            vec![
+                "The recommended value for \"resolvConf\" in \"KubeletConfiguration\" is: /run/systemd/resolve/resolv.conf; the provided value is: /etc/r"
+            ]
         );
     }
 
@@ -608,7 +632,10 @@ mod tests {
     fn unsupported_version() {
         let user = json!({"apiVersion": "kubelet.config.k8s.io/v1alpha1", "kind": KUBELET_KIND});
         let e = kubelet_config(&cluster(), Some(&user)).unwrap_err();
-        assert_eq!(e.to_string(), "unsupported apiVersion \"kubelet.config.k8s.io/v1alpha1\", you may have to do manual conversion to \"kubelet.config.k8s.io/v1beta1\" and run kubeadm again");
+        assert_eq!(
+            e.to_string(),
+            "unsupported apiVersion \"kubelet.config.k8s.io/v1alpha1\", you may have to do manual conversion to \"kubelet.config.k8s.io/v1beta1\" and run kubeadm again"
+        );
     }
 
     #[test]
@@ -627,7 +654,10 @@ mod tests {
         let p = kube_proxy_config(&c, &ep4, Some(&user)).unwrap();
         assert_eq!(p.to_value()["mode"], "ipvs");
         assert_eq!(p.warnings.len(), 2);
-        assert_eq!(p.warnings[0], "The recommended value for \"bindAddress\" in \"KubeProxyConfiguration\" is: 0.0.0.0; the provided value is: 10.1.1.1");
+        assert_eq!(
+            p.warnings[0],
+            "The recommended value for \"bindAddress\" in \"KubeProxyConfiguration\" is: 0.0.0.0; the provided value is: 10.1.1.1"
+        );
     }
 
     #[test]
@@ -645,6 +675,9 @@ mod tests {
     #[test]
     fn unknown_component_kind() {
         let e = print_with_component_configs("x", &["Foo".into()]).unwrap_err();
-        assert_eq!(e.to_string(), "--component-configs needs to contain some of [KubeProxyConfiguration KubeletConfiguration]");
+        assert_eq!(
+            e.to_string(),
+            "--component-configs needs to contain some of [KubeProxyConfiguration KubeletConfiguration]"
+        );
     }
 }

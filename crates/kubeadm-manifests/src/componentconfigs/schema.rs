@@ -132,7 +132,12 @@ fn norm_float(n: &serde_json::Number) -> Value {
 
 /// Decodes `v` (absent = `None`) into the typed form of `ty`. Unknown struct fields are appended
 /// to `unknown` with their dotted path (upstream's strict-decoding warning); decoding goes on.
-pub fn decode(v: Option<&Value>, ty: &Ty, path: &str, unknown: &mut Vec<String>) -> Result<Value, DecodeError> {
+pub fn decode(
+    v: Option<&Value>,
+    ty: &Ty,
+    path: &str,
+    unknown: &mut Vec<String>,
+) -> Result<Value, DecodeError> {
     let v = match v {
         None | Some(Value::Null) => {
             // `null` leaves Go values untouched: the zero value.

@@ -12,9 +12,14 @@ use crate::output::Output;
 /// `config print <action>-defaults`: the base document(s), then, for `init-defaults` only, each
 /// `--component-configs` kind (upstream `runConfigPrintActionDefaults`). Unknown kinds fail before
 /// anything is printed.
-fn print(out: &Output, component_configs: &[String], render: impl FnOnce() -> anyhow::Result<String>) -> anyhow::Result<()> {
+fn print(
+    out: &Output,
+    component_configs: &[String],
+    render: impl FnOnce() -> anyhow::Result<String>,
+) -> anyhow::Result<()> {
     // pflag's StringSlice reads `--component-configs ""` as an empty list.
-    let kinds: &[String] = if component_configs.len() == 1 && component_configs[0].is_empty() { &[] } else { component_configs };
+    let kinds: &[String] =
+        if component_configs.len() == 1 && component_configs[0].is_empty() { &[] } else { component_configs };
     // mapLegacyKindsToGroups runs before the base config is rendered.
     for k in kinds {
         kubeadm_manifests::componentconfigs::Component::from_kind(k)?;
@@ -27,11 +32,7 @@ fn print(out: &Output, component_configs: &[String], render: impl FnOnce() -> an
 /// Upstream registers `--component-configs` on `init-defaults` only; the other actions reject it
 /// as pflag does.
 fn no_component_configs(component_configs: &[String]) -> anyhow::Result<()> {
-    if component_configs.is_empty() {
-        Ok(())
-    } else {
-        anyhow::bail!("unknown flag: --component-configs")
-    }
+    if component_configs.is_empty() { Ok(()) } else { anyhow::bail!("unknown flag: --component-configs") }
 }
 
 /// Reads a file like Go's `os.ReadFile` reports it (`open <path>: no such file or directory`).
@@ -55,14 +56,18 @@ fn images_list(out: &Output, common: &ImagesFlags, output: &str) -> anyhow::Resu
     let output = output.to_ascii_lowercase();
     match output.as_str() {
         "" | "text" | "json" | "yaml" => {}
-        "go-template" | "go-template-file" | "template" | "templatefile" | "jsonpath" | "jsonpath-as-json" | "jsonpath-file" | "kyaml" => {
+        "go-template" | "go-template-file" | "template" | "templatefile" | "jsonpath"
+        | "jsonpath-as-json" | "jsonpath-file" | "kyaml" => {
             return not_implemented(&format!("config images list -o {output}"));
         }
         other => anyhow::bail!(
             "could not construct output printer: unable to match a printer suitable for the output format {other:?}, allowed formats are: go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,kyaml,template,templatefile,text,yaml"
         ),
     }
-    let mut opts = InitOptions { config: common.config.clone().filter(|c| !c.is_empty()).map(Into::into), ..InitOptions::default() };
+    let mut opts = InitOptions {
+        config: common.config.clone().filter(|c| !c.is_empty()).map(Into::into),
+        ..InitOptions::default()
+    };
     opts.overrides.push((KUBERNETES_VERSION, FlagValue::Str(common.kubernetes_version.clone())));
     opts.overrides.push((IMAGE_REPOSITORY, FlagValue::Str(common.image_repository.clone())));
     if let Some(fg) = &common.feature_gates {
@@ -73,8 +78,10 @@ fn images_list(out: &Output, common: &ImagesFlags, output: &str) -> anyhow::Resu
     match output.as_str() {
         "json" => {
             // Field order of upstream's struct: kind, apiVersion, images; 4-space indent.
-            let list: Vec<String> = images.iter().map(|i| format!("        {}", serde_json::Value::String(i.clone()))).collect();
-            let body = if list.is_empty() { "[]".to_string() } else { format!("[\n{}\n    ]", list.join(",\n")) };
+            let list: Vec<String> =
+                images.iter().map(|i| format!("        {}", serde_json::Value::String(i.clone()))).collect();
+            let body =
+                if list.is_empty() { "[]".to_string() } else { format!("[\n{}\n    ]", list.join(",\n")) };
             out.raw(format!(
                 "{{\n    \"kind\": \"Images\",\n    \"apiVersion\": \"output.kubeadm.k8s.io/v1alpha3\",\n    \"images\": {body}\n}}\n"
             ));
@@ -102,10 +109,14 @@ fn has_kind(docs: &[load::Document], kind: &str) -> bool {
 
 /// `config validate --config`: every kubeadm document strictly decoded, defaulted and validated.
 fn validate(out: &Output, config: Option<&str>) -> anyhow::Result<()> {
-    let Some(path) = config.filter(|c| !c.is_empty()) else { anyhow::bail!("the --config flag is mandatory") };
+    let Some(path) = config.filter(|c| !c.is_empty()) else {
+        anyhow::bail!("the --config flag is mandatory")
+    };
     let text = read_file(path)?;
     let docs = load::split_documents(&text)?;
-    if has_kind(&docs, constants::INIT_CONFIGURATION_KIND) || has_kind(&docs, constants::CLUSTER_CONFIGURATION_KIND) {
+    if has_kind(&docs, constants::INIT_CONFIGURATION_KIND)
+        || has_kind(&docs, constants::CLUSTER_CONFIGURATION_KIND)
+    {
         crate::wiring::init_config_from_text(out, &text, &InitOptions::default())?;
     }
     if has_kind(&docs, constants::JOIN_CONFIGURATION_KIND) {
@@ -123,11 +134,15 @@ fn validate(out: &Output, config: Option<&str>) -> anyhow::Result<()> {
 
 /// `config migrate`: the config read, defaulted, converted and validated, in the newest version.
 fn migrate(out: &Output, old: Option<&str>, new: Option<&str>) -> anyhow::Result<()> {
-    let Some(path) = old.filter(|c| !c.is_empty()) else { anyhow::bail!("the --old-config flag is mandatory") };
+    let Some(path) = old.filter(|c| !c.is_empty()) else {
+        anyhow::bail!("the --old-config flag is mandatory")
+    };
     let text = read_file(path)?;
     let docs = load::split_documents(&text)?;
     let mut parts = Vec::new();
-    if has_kind(&docs, constants::INIT_CONFIGURATION_KIND) || has_kind(&docs, constants::CLUSTER_CONFIGURATION_KIND) {
+    if has_kind(&docs, constants::INIT_CONFIGURATION_KIND)
+        || has_kind(&docs, constants::CLUSTER_CONFIGURATION_KIND)
+    {
         let cfg = crate::wiring::init_config_from_text(out, &text, &InitOptions::default())?;
         parts.push(print::marshal_init_configuration(&cfg.init, &cfg.cluster)?);
     }
@@ -135,14 +150,21 @@ fn migrate(out: &Output, old: Option<&str>, new: Option<&str>) -> anyhow::Result
         || has_kind(&docs, constants::RESET_CONFIGURATION_KIND)
         || has_kind(&docs, constants::UPGRADE_CONFIGURATION_KIND)
     {
-        return not_implemented("config migrate of JoinConfiguration, ResetConfiguration or UpgradeConfiguration");
+        return not_implemented(
+            "config migrate of JoinConfiguration, ResetConfiguration or UpgradeConfiguration",
+        );
     }
     let bytes = parts.join(constants::YAML_DOCUMENT_SEPARATOR);
     match new.filter(|n| !n.is_empty()) {
         None => out.raw(bytes),
         Some(n) => {
-            let f = kubeadm_api::OutFile::public(std::path::absolute(n).unwrap_or_else(|_| n.into()), bytes, 0o644);
-            kubeadm_host::write_atomic(&f).with_context(|| format!("failed to write the new configuration to the file {n:?}"))?;
+            let f = kubeadm_api::OutFile::public(
+                std::path::absolute(n).unwrap_or_else(|_| n.into()),
+                bytes,
+                0o644,
+            );
+            kubeadm_host::write_atomic(&f)
+                .with_context(|| format!("failed to write the new configuration to the file {n:?}"))?;
         }
     }
     Ok(())
@@ -151,11 +173,19 @@ fn migrate(out: &Output, old: Option<&str>, new: Option<&str>) -> anyhow::Result
 /// Runs a `config` subcommand.
 pub fn run(out: &Output, _kubeconfig: &str, cmd: &ConfigCommand) -> anyhow::Result<()> {
     match cmd {
-        ConfigCommand::Images { command: ImagesCommand::List { common, output, .. } } => images_list(out, common, output),
-        ConfigCommand::Images { command: ImagesCommand::Pull { .. } } => not_implemented("config images pull"),
-        ConfigCommand::Migrate { old_config, new_config, .. } => migrate(out, old_config.as_deref(), new_config.as_deref()),
+        ConfigCommand::Images { command: ImagesCommand::List { common, output, .. } } => {
+            images_list(out, common, output)
+        }
+        ConfigCommand::Images { command: ImagesCommand::Pull { .. } } => {
+            not_implemented("config images pull")
+        }
+        ConfigCommand::Migrate { old_config, new_config, .. } => {
+            migrate(out, old_config.as_deref(), new_config.as_deref())
+        }
         ConfigCommand::Print { command } => match command {
-            PrintCommand::InitDefaults { component_configs } => print(out, component_configs, || Ok(print::print_init_defaults()?)),
+            PrintCommand::InitDefaults { component_configs } => {
+                print(out, component_configs, || Ok(print::print_init_defaults()?))
+            }
             PrintCommand::JoinDefaults { component_configs } => {
                 no_component_configs(component_configs)?;
                 print(out, &[], || {

@@ -77,11 +77,23 @@ impl std::fmt::Debug for FlagValue {
 }
 
 const STRING_OVERRIDES: &[&str] = &[
-    APISERVER_ADVERTISE_ADDRESS, NODE_NAME, CERTIFICATE_KEY, CRI_SOCKET, SERVICE_CIDR, POD_NETWORK_CIDR,
-    SERVICE_DNS_DOMAIN, CONTROL_PLANE_ENDPOINT, KUBERNETES_VERSION, CERT_DIR, FEATURE_GATES, TOKEN, TOKEN_TTL,
+    APISERVER_ADVERTISE_ADDRESS,
+    NODE_NAME,
+    CERTIFICATE_KEY,
+    CRI_SOCKET,
+    SERVICE_CIDR,
+    POD_NETWORK_CIDR,
+    SERVICE_DNS_DOMAIN,
+    CONTROL_PLANE_ENDPOINT,
+    KUBERNETES_VERSION,
+    CERT_DIR,
+    FEATURE_GATES,
+    TOKEN,
+    TOKEN_TTL,
     IMAGE_REPOSITORY,
 ];
-const LIST_OVERRIDES: &[&str] = &[APISERVER_CERT_SANS, APISERVER_EXTRA_ARGS, CONTROLLER_MANAGER_EXTRA_ARGS, SCHEDULER_EXTRA_ARGS];
+const LIST_OVERRIDES: &[&str] =
+    &[APISERVER_CERT_SANS, APISERVER_EXTRA_ARGS, CONTROLLER_MANAGER_EXTRA_ARGS, SCHEDULER_EXTRA_ARGS];
 
 impl InitOptions {
     /// Reads the options from the matches of `init` or of a generated `init phase ...` subcommand.
@@ -104,8 +116,12 @@ impl InitOptions {
         Self {
             config: f.string(CONFIG).map(PathBuf::from),
             dry_run: f.boolean(DRY_RUN),
-            kubeconfig_dir: PathBuf::from(f.string(KUBECONFIG_DIR).unwrap_or_else(|| KUBERNETES_DIR.to_string())),
-            kubeconfig_path: PathBuf::from(f.string(KUBECONFIG).unwrap_or_else(|| format!("{KUBERNETES_DIR}/admin.conf"))),
+            kubeconfig_dir: PathBuf::from(
+                f.string(KUBECONFIG_DIR).unwrap_or_else(|| KUBERNETES_DIR.to_string()),
+            ),
+            kubeconfig_path: PathBuf::from(
+                f.string(KUBECONFIG).unwrap_or_else(|| format!("{KUBERNETES_DIR}/admin.conf")),
+            ),
             patches: f.string(PATCHES).filter(|s| !s.is_empty()).map(PathBuf::from),
             ignore_preflight_errors: f.list(IGNORE_PREFLIGHT_ERRORS),
             upload_certs: f.boolean(UPLOAD_CERTS),
@@ -168,7 +184,9 @@ impl InitData {
             && !is_valid_token(tok)
         {
             // Upstream echoes the token; a secret must not appear in an error, so we do not.
-            bail!("the bootstrap token given with --token was not of the form \"\\\\A([a-z0-9]{{6}})\\\\.([a-z0-9]{{16}})\\\\z\"");
+            bail!(
+                "the bootstrap token given with --token was not of the form \"\\\\A([a-z0-9]{{6}})\\\\.([a-z0-9]{{16}})\\\\z\""
+            );
         }
         if let Some(key) = opts.get_str(CERTIFICATE_KEY)
             && (key.len() != 64 || !key.bytes().all(|b| b.is_ascii_hexdigit()))
@@ -176,8 +194,11 @@ impl InitData {
             bail!("invalid --certificate-key: it must be a hex-encoded AES key of 32 bytes");
         }
         let mut cfg = crate::wiring::load_init_config(&out, &opts)?;
-        let ignore: BTreeSet<String> = kubeadm_api::validation::validate_ignore_preflight_errors(&opts.ignore_preflight_errors, &cfg.ignore_preflight_errors())
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let ignore: BTreeSet<String> = kubeadm_api::validation::validate_ignore_preflight_errors(
+            &opts.ignore_preflight_errors,
+            &cfg.ignore_preflight_errors(),
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
         // Upstream stores the merged, sorted set back into the configuration.
         cfg.init.node_registration.ignore_preflight_errors = ignore.iter().cloned().collect();
         let dry_run = opts.dry_run || cfg.dry_run();
@@ -255,21 +276,30 @@ impl InitData {
     /// Group phase `certs`.
     pub fn run_certs_group(&mut self) -> Result<(), PhaseError> {
         crate::wiring::prepare_group(self)?;
-        self.out.line(format!("[certs] Using certificateDir folder {:?}", self.cert_write_dir().display().to_string()));
+        self.out.line(format!(
+            "[certs] Using certificateDir folder {:?}",
+            self.cert_write_dir().display().to_string()
+        ));
         Ok(())
     }
 
     /// Group phase `kubeconfig`.
     pub fn run_kubeconfig_group(&mut self) -> Result<(), PhaseError> {
         crate::wiring::prepare_group(self)?;
-        self.out.line(format!("[kubeconfig] Using kubeconfig folder {:?}", self.kubeconfig_dir().display().to_string()));
+        self.out.line(format!(
+            "[kubeconfig] Using kubeconfig folder {:?}",
+            self.kubeconfig_dir().display().to_string()
+        ));
         Ok(())
     }
 
     /// Group phase `control-plane`.
     pub fn run_control_plane_group(&mut self) -> Result<(), PhaseError> {
         crate::wiring::prepare_group(self)?;
-        self.out.line(format!("[control-plane] Using manifest folder {:?}", self.manifest_dir().display().to_string()));
+        self.out.line(format!(
+            "[control-plane] Using manifest folder {:?}",
+            self.manifest_dir().display().to_string()
+        ));
         Ok(())
     }
 
@@ -306,8 +336,13 @@ impl InitData {
 
 fn make_dry_run_dir(out: &Output) -> anyhow::Result<PathBuf> {
     let env = std::env::var(DRY_RUN_DIR_ENV).ok();
-    let d = kubeadm_host::DryRunDir::resolve(env.as_deref(), DRY_RUN_DIR_ENV, std::path::Path::new(KUBERNETES_DIR), "kubeadm-init-dryrun")
-        .context("could not create a temporary directory on dryrun")?;
+    let d = kubeadm_host::DryRunDir::resolve(
+        env.as_deref(),
+        DRY_RUN_DIR_ENV,
+        std::path::Path::new(KUBERNETES_DIR),
+        "kubeadm-init-dryrun",
+    )
+    .context("could not create a temporary directory on dryrun")?;
     if let Some(m) = &d.message {
         out.warn(m);
     }
@@ -316,20 +351,28 @@ fn make_dry_run_dir(out: &Output) -> anyhow::Result<PathBuf> {
 
 /// Runs the plan; a failure while preparing the offline phases is reported under the name of the
 /// phase that failed.
-fn execute(r: &crate::workflow::Runner<InitData>, plan: crate::workflow::Plan, data: &mut InitData) -> anyhow::Result<()> {
+fn execute(
+    r: &crate::workflow::Runner<InitData>,
+    plan: crate::workflow::Plan,
+    data: &mut InitData,
+) -> anyhow::Result<()> {
     data.plan = Some(plan.clone());
     match r.execute(&plan, data) {
         Ok(()) => Ok(()),
-        Err(crate::workflow::WorkflowError::Phase { phase, cause: PhaseError::Failed(e) }) => match e.downcast::<crate::wiring::PrepareFailed>() {
-            Ok(pf) => {
-                let cause = match pf.cause.downcast::<PhaseError>() {
-                    Ok(p) => p,
-                    Err(e) => PhaseError::Failed(e),
-                };
-                Err(crate::workflow::WorkflowError::Phase { phase: pf.phase, cause }.into())
+        Err(crate::workflow::WorkflowError::Phase { phase, cause: PhaseError::Failed(e) }) => {
+            match e.downcast::<crate::wiring::PrepareFailed>() {
+                Ok(pf) => {
+                    let cause = match pf.cause.downcast::<PhaseError>() {
+                        Ok(p) => p,
+                        Err(e) => PhaseError::Failed(e),
+                    };
+                    Err(crate::workflow::WorkflowError::Phase { phase: pf.phase, cause }.into())
+                }
+                Err(e) => {
+                    Err(crate::workflow::WorkflowError::Phase { phase, cause: PhaseError::Failed(e) }.into())
+                }
             }
-            Err(e) => Err(crate::workflow::WorkflowError::Phase { phase, cause: PhaseError::Failed(e) }.into()),
-        },
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -35,11 +35,13 @@ fn user(
     validity_period: &str,
 ) -> anyhow::Result<()> {
     // pflag parses the flag values before cobra checks the required flags.
-    let validity = Duration::parse(validity_period)
-        .map_err(|e| anyhow::anyhow!("invalid argument {validity_period:?} for \"--validity-period\" flag: {e}"))?;
+    let validity = Duration::parse(validity_period).map_err(|e| {
+        anyhow::anyhow!("invalid argument {validity_period:?} for \"--validity-period\" flag: {e}")
+    })?;
     let Some(client_name) = client_name else { anyhow::bail!("required flag(s) \"client-name\" not set") };
 
-    let opts = InitOptions { config: config.filter(|c| !c.is_empty()).map(Into::into), ..InitOptions::default() };
+    let opts =
+        InitOptions { config: config.filter(|c| !c.is_empty()).map(Into::into), ..InitOptions::default() };
     let cfg = crate::wiring::load_init_config(out, &opts)?;
     if validity > constants::CERTIFICATE_VALIDITY_PERIOD {
         out.warn(format!(
@@ -57,7 +59,8 @@ fn user(
     if let Err(e) = ca.cert.validate_period(start) {
         out.warn(format!("WARNING: could not validate bounds for certificate {CA_BASE_NAME}: {e}"));
     }
-    let (server, warning) = kc::control_plane_endpoint_url(&cfg.cluster.control_plane_endpoint, &cfg.init.local_api_endpoint)?;
+    let (server, warning) =
+        kc::control_plane_endpoint_url(&cfg.cluster.control_plane_endpoint, &cfg.init.local_api_endpoint)?;
     if let Some(w) = warning {
         out.warn(w);
     }
@@ -66,12 +69,21 @@ fn user(
     let kubeconfig = match token.filter(|t| !t.is_empty()) {
         Some(token) => kc::create_with_token(&server, cluster_name, client_name, ca_pem.as_bytes(), token),
         None => {
-            let algorithm: kubeadm_pki::KeyAlgorithm = cfg.cluster.encryption_algorithm_or_default().as_str().parse()?;
-            let client = kubeadm_pki::issue_client_cert(&ca, client_name, organizations, algorithm, not_after)
-                .with_context(|| format!("failure while creating {client_name} client certificate"))?;
+            let algorithm: kubeadm_pki::KeyAlgorithm =
+                cfg.cluster.encryption_algorithm_or_default().as_str().parse()?;
+            let client =
+                kubeadm_pki::issue_client_cert(&ca, client_name, organizations, algorithm, not_after)
+                    .with_context(|| format!("failure while creating {client_name} client certificate"))?;
             // The key PEM goes into the kubeconfig only; its error never contains the key.
             let key_pem = client.key.to_pem().context("failed to marshal private key to PEM")?;
-            kc::create_with_certs(&server, cluster_name, client_name, ca_pem.as_bytes(), key_pem.as_bytes(), client.cert.to_pem().as_bytes())
+            kc::create_with_certs(
+                &server,
+                cluster_name,
+                client_name,
+                ca_pem.as_bytes(),
+                key_pem.as_bytes(),
+                client.cert.to_pem().as_bytes(),
+            )
         }
     };
     let text = kc::user_output(&kubeconfig).context("failure while serializing admin kubeconfig")?;

@@ -21,7 +21,9 @@ const TOKEN_CHARS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
 /// from the operating system's CSPRNG.
 pub fn generate_token() -> String {
     let mut rng = rand::rngs::OsRng.unwrap_err();
-    let mut pick = |n: usize| -> String { (0..n).map(|_| TOKEN_CHARS[rng.random_range(0..TOKEN_CHARS.len())] as char).collect() };
+    let mut pick = |n: usize| -> String {
+        (0..n).map(|_| TOKEN_CHARS[rng.random_range(0..TOKEN_CHARS.len())] as char).collect()
+    };
     let id = pick(6);
     let secret = pick(16);
     format!("{id}.{secret}")
@@ -30,7 +32,8 @@ pub fn generate_token() -> String {
 /// Whether `s` has the bootstrap token format.
 pub fn is_valid_token(s: &str) -> bool {
     let Some((id, secret)) = s.split_once('.') else { return false };
-    let ok = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase());
+    let ok =
+        |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase());
     ok(id, 6) && ok(secret, 16)
 }
 
@@ -42,7 +45,16 @@ pub fn run(out: &Output, cmd: &TokenCommand, kubeconfig: &str, dry_run: bool) ->
             Ok(())
         }
         _ if dry_run => not_implemented("token --dry-run"),
-        TokenCommand::Create { token, config, print_join_command, certificate_key, ttl, usages, groups, description } => {
+        TokenCommand::Create {
+            token,
+            config,
+            print_join_command,
+            certificate_key,
+            ttl,
+            usages,
+            groups,
+            description,
+        } => {
             let args = CreateArgs {
                 token: token.as_deref(),
                 config: config.as_deref(),
@@ -94,7 +106,9 @@ fn tokens_to_create(out: &Output, a: &CreateArgs<'_>) -> anyhow::Result<(Vec<Boo
     let token = match a.token {
         Some(t) => Some(BootstrapTokenString::parse(t).map_err(|_| {
             // Upstream echoes the token here; a secret must not appear in an error.
-            anyhow::anyhow!("the bootstrap token was not of the form \"\\\\A([a-z0-9]{{6}})\\\\.([a-z0-9]{{16}})\\\\z\"")
+            anyhow::anyhow!(
+                "the bootstrap token was not of the form \"\\\\A([a-z0-9]{{6}})\\\\.([a-z0-9]{{16}})\\\\z\""
+            )
         })?),
         None => None,
     };
@@ -211,7 +225,8 @@ fn list(kubeconfig: &str, output: Option<&str>) -> anyhow::Result<()> {
     let format = output.unwrap_or("text");
     match format {
         "text" | "json" | "yaml" => {}
-        "go-template" | "go-template-file" | "template" | "templatefile" | "jsonpath" | "jsonpath-as-json" | "jsonpath-file" => {
+        "go-template" | "go-template-file" | "template" | "templatefile" | "jsonpath"
+        | "jsonpath-as-json" | "jsonpath-file" => {
             return not_implemented(&format!("token list -o {format}"));
         }
         f if f.starts_with("go-template") || f.starts_with("jsonpath") || f.starts_with("template") => {

@@ -70,7 +70,15 @@ pub fn render(format: &str) -> anyhow::Result<String> {
         // Go's `%#v` of a `*version.Info`.
         "" => format!(
             "kubeadm version: &version.Info{{Major:{:?}, Minor:{:?}, EmulationMajor:\"\", EmulationMinor:\"\", MinCompatibilityMajor:\"\", MinCompatibilityMinor:\"\", GitVersion:{:?}, GitCommit:{:?}, GitTreeState:{:?}, BuildDate:{:?}, GoVersion:{:?}, Compiler:{:?}, Platform:{:?}}}\n",
-            i.major, i.minor, i.git_version, i.git_commit, i.git_tree_state, i.build_date, i.go_version, i.compiler, i.platform
+            i.major,
+            i.minor,
+            i.git_version,
+            i.git_commit,
+            i.git_tree_state,
+            i.build_date,
+            i.go_version,
+            i.compiler,
+            i.platform
         ),
         "short" => format!("{}\n", i.git_version),
         // sigs.k8s.io/yaml sorts keys; Println adds a newline after the document's own.
@@ -83,7 +91,9 @@ pub fn render(format: &str) -> anyhow::Result<String> {
 /// go-yaml v2 (through sigs.k8s.io/yaml) output of `{clientVersion: info}`: keys sorted, strings
 /// that would read back as another type (numbers, booleans, timestamps, empty) double-quoted.
 fn yaml(i: &Info) -> anyhow::Result<String> {
-    let serde_json::Value::Object(map) = serde_json::to_value(i)? else { anyhow::bail!("version info is not an object") };
+    let serde_json::Value::Object(map) = serde_json::to_value(i)? else {
+        anyhow::bail!("version info is not an object")
+    };
     let mut out = String::from("clientVersion:\n");
     let mut keys: Vec<&String> = map.keys().collect();
     keys.sort();
@@ -91,7 +101,10 @@ fn yaml(i: &Info) -> anyhow::Result<String> {
         let v = map[k].as_str().unwrap_or_default();
         let needs_quotes = v.is_empty()
             || v.parse::<f64>().is_ok()
-            || matches!(v.to_ascii_lowercase().as_str(), "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "~")
+            || matches!(
+                v.to_ascii_lowercase().as_str(),
+                "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "~"
+            )
             || (v.len() >= 10 && v.as_bytes()[..4].iter().all(u8::is_ascii_digit) && v.as_bytes()[4] == b'-');
         if needs_quotes {
             out.push_str(&format!("  {k}: {v:?}\n"));
@@ -123,7 +136,11 @@ mod tests {
         assert!(yaml.starts_with("clientVersion:\n  buildDate: \""), "{yaml}");
         assert!(yaml.ends_with("platform: linux/amd64\n\n") || !cfg!(target_arch = "x86_64"), "{yaml}");
         assert!(yaml.contains("  major: \"1\"\n"), "{yaml}");
-        assert!(render("").expect("default").starts_with("kubeadm version: &version.Info{Major:\"1\", Minor:\"37\","));
+        assert!(
+            render("")
+                .expect("default")
+                .starts_with("kubeadm version: &version.Info{Major:\"1\", Minor:\"37\",")
+        );
         assert_eq!(render("xml").expect_err("bad").to_string(), "invalid output format: xml");
     }
 }

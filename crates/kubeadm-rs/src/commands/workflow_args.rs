@@ -13,7 +13,8 @@ use crate::workflow::Runner;
 
 fn augment<D>(cmd: Command, wf: Workflow, runner: &Runner<D>, about: &str, long: &str) -> Command {
     // term_width(0): the phase tree is preformatted; wrapping would break its columns.
-    let mut cmd = cmd.about(about.to_string()).long_about(format!("{long}\n\n{}\n", runner.help())).term_width(0);
+    let mut cmd =
+        cmd.about(about.to_string()).long_about(format!("{long}\n\n{}\n", runner.help())).term_width(0);
     for name in flags::command_flags(wf) {
         if let Some(arg) = flags::workflow_flag(wf, name) {
             cmd = cmd.arg(arg);
@@ -21,12 +22,17 @@ fn augment<D>(cmd: Command, wf: Workflow, runner: &Runner<D>, about: &str, long:
     }
     cmd = cmd.arg(flags::list(flags::names::SKIP_PHASES, "Phases to skip"));
     let lookup = move |name: &str| -> Option<Arg> {
-        let known = flags::command_flags(wf).contains(&name) || flags::additional_flags(wf).contains(&name) || name == "print-manifest";
+        let known = flags::command_flags(wf).contains(&name)
+            || flags::additional_flags(wf).contains(&name)
+            || name == "print-manifest";
         if !known {
             return None;
         }
         if name == "print-manifest" {
-            return Some(flags::boolean("print-manifest", "Print the addon manifests to standard output instead of installing them"));
+            return Some(flags::boolean(
+                "print-manifest",
+                "Print the addon manifests to standard output instead of installing them",
+            ));
         }
         flags::workflow_flag(wf, name)
     };

@@ -23,13 +23,28 @@ pub const CERTS: &[(&str, &str)] = &[
 fn cert_flags(name: &str) -> Vec<&'static str> {
     let mut f = vec![CERT_DIR, CONFIG, KUBERNETES_VERSION, DRY_RUN];
     if name == "all" || name == "apiserver" {
-        f.extend([APISERVER_ADVERTISE_ADDRESS, CONTROL_PLANE_ENDPOINT, APISERVER_CERT_SANS, SERVICE_DNS_DOMAIN, SERVICE_CIDR]);
+        f.extend([
+            APISERVER_ADVERTISE_ADDRESS,
+            CONTROL_PLANE_ENDPOINT,
+            APISERVER_CERT_SANS,
+            SERVICE_DNS_DOMAIN,
+            SERVICE_CIDR,
+        ]);
     }
     f
 }
 
 fn kubeconfig_flags(name: &str) -> Vec<&'static str> {
-    let mut f = vec![APISERVER_ADVERTISE_ADDRESS, CONTROL_PLANE_ENDPOINT, APISERVER_BIND_PORT, CERT_DIR, CONFIG, KUBECONFIG_DIR, KUBERNETES_VERSION, DRY_RUN];
+    let mut f = vec![
+        APISERVER_ADVERTISE_ADDRESS,
+        CONTROL_PLANE_ENDPOINT,
+        APISERVER_BIND_PORT,
+        CERT_DIR,
+        CONFIG,
+        KUBECONFIG_DIR,
+        KUBERNETES_VERSION,
+        DRY_RUN,
+    ];
     if name == "all" || name == "kubelet" {
         f.push(NODE_NAME);
     }
@@ -39,7 +54,14 @@ fn kubeconfig_flags(name: &str) -> Vec<&'static str> {
 fn control_plane_flags(name: &str) -> Vec<&'static str> {
     let mut f = vec![CONFIG, CERT_DIR, KUBERNETES_VERSION, IMAGE_REPOSITORY, PATCHES, DRY_RUN];
     if name == "all" || name == "apiserver" {
-        f.extend([APISERVER_ADVERTISE_ADDRESS, CONTROL_PLANE_ENDPOINT, APISERVER_BIND_PORT, APISERVER_EXTRA_ARGS, FEATURE_GATES, SERVICE_CIDR]);
+        f.extend([
+            APISERVER_ADVERTISE_ADDRESS,
+            CONTROL_PLANE_ENDPOINT,
+            APISERVER_BIND_PORT,
+            APISERVER_EXTRA_ARGS,
+            FEATURE_GATES,
+            SERVICE_CIDR,
+        ]);
     }
     if name == "all" || name == "controller-manager" {
         f.extend([CONTROLLER_MANAGER_EXTRA_ARGS, POD_NETWORK_CIDR]);
@@ -53,7 +75,12 @@ fn control_plane_flags(name: &str) -> Vec<&'static str> {
 fn addon_flags(name: &str) -> Vec<&'static str> {
     let mut f = vec![CONFIG, KUBECONFIG, KUBERNETES_VERSION, IMAGE_REPOSITORY, DRY_RUN];
     if name == "all" || name == "kube-proxy" {
-        f.extend([APISERVER_ADVERTISE_ADDRESS, CONTROL_PLANE_ENDPOINT, APISERVER_BIND_PORT, POD_NETWORK_CIDR]);
+        f.extend([
+            APISERVER_ADVERTISE_ADDRESS,
+            CONTROL_PLANE_ENDPOINT,
+            APISERVER_BIND_PORT,
+            POD_NETWORK_CIDR,
+        ]);
     }
     if name == "all" || name == "coredns" {
         f.extend([FEATURE_GATES, SERVICE_DNS_DOMAIN, SERVICE_CIDR]);
@@ -74,7 +101,11 @@ macro_rules! cert_run {
     };
 }
 
-fn cert_phase(name: &'static str, long_name: &str, run: fn(&mut InitData) -> Result<(), PhaseError>) -> Phase<InitData> {
+fn cert_phase(
+    name: &'static str,
+    long_name: &str,
+    run: fn(&mut InitData) -> Result<(), PhaseError>,
+) -> Phase<InitData> {
     let base = cert_base_name(name);
     let sans_note = if name == "apiserver" {
         "\n\nDefault SANs are kubernetes, kubernetes.default, kubernetes.default.svc, kubernetes.default.svc.cluster.local, 10.96.0.1, 127.0.0.1"
@@ -239,8 +270,15 @@ pub fn runner() -> Runner<InitData> {
 /// Every later (API-server) phase: what `--skip-phases` must list to run only the offline part.
 #[allow(dead_code)] // documents what --skip-phases must list for the offline part (docs/cli.md)
 pub const ONLINE_PHASES: &[&str] = &[
-    "kubelet-start", "wait-control-plane", "upload-config", "upload-certs", "mark-control-plane",
-    "bootstrap-token", "kubelet-finalize", "addon", "show-join-command",
+    "kubelet-start",
+    "wait-control-plane",
+    "upload-config",
+    "upload-certs",
+    "mark-control-plane",
+    "bootstrap-token",
+    "kubelet-finalize",
+    "addon",
+    "show-join-command",
 ];
 
 #[cfg(test)]
@@ -250,15 +288,50 @@ mod tests {
     #[test]
     fn init_phase_names_match_upstream() {
         let want = [
-            "preflight", "certs", "certs/all", "certs/ca", "certs/apiserver", "certs/apiserver-kubelet-client",
-            "certs/front-proxy-ca", "certs/front-proxy-client", "certs/etcd-ca", "certs/etcd-server", "certs/etcd-peer",
-            "certs/etcd-healthcheck-client", "certs/apiserver-etcd-client", "certs/sa", "kubeconfig", "kubeconfig/all",
-            "kubeconfig/admin", "kubeconfig/super-admin", "kubeconfig/kubelet", "kubeconfig/controller-manager",
-            "kubeconfig/scheduler", "etcd", "etcd/local", "control-plane", "control-plane/all", "control-plane/apiserver",
-            "control-plane/controller-manager", "control-plane/scheduler", "kubelet-start", "wait-control-plane",
-            "upload-config", "upload-config/all", "upload-config/kubeadm", "upload-config/kubelet", "upload-certs",
-            "mark-control-plane", "bootstrap-token", "kubelet-finalize", "kubelet-finalize/all",
-            "kubelet-finalize/enable-client-cert-rotation", "addon", "addon/all", "addon/coredns", "addon/kube-proxy",
+            "preflight",
+            "certs",
+            "certs/all",
+            "certs/ca",
+            "certs/apiserver",
+            "certs/apiserver-kubelet-client",
+            "certs/front-proxy-ca",
+            "certs/front-proxy-client",
+            "certs/etcd-ca",
+            "certs/etcd-server",
+            "certs/etcd-peer",
+            "certs/etcd-healthcheck-client",
+            "certs/apiserver-etcd-client",
+            "certs/sa",
+            "kubeconfig",
+            "kubeconfig/all",
+            "kubeconfig/admin",
+            "kubeconfig/super-admin",
+            "kubeconfig/kubelet",
+            "kubeconfig/controller-manager",
+            "kubeconfig/scheduler",
+            "etcd",
+            "etcd/local",
+            "control-plane",
+            "control-plane/all",
+            "control-plane/apiserver",
+            "control-plane/controller-manager",
+            "control-plane/scheduler",
+            "kubelet-start",
+            "wait-control-plane",
+            "upload-config",
+            "upload-config/all",
+            "upload-config/kubeadm",
+            "upload-config/kubelet",
+            "upload-certs",
+            "mark-control-plane",
+            "bootstrap-token",
+            "kubelet-finalize",
+            "kubelet-finalize/all",
+            "kubelet-finalize/enable-client-cert-rotation",
+            "addon",
+            "addon/all",
+            "addon/coredns",
+            "addon/kube-proxy",
             "show-join-command",
         ];
         assert_eq!(runner().names(), want);
@@ -317,12 +390,26 @@ show-join-command             Show the join command for control-plane and worker
         assert_eq!(
             join,
             [
-                "preflight", "control-plane-prepare", "control-plane-prepare/all", "control-plane-prepare/download-certs",
-                "control-plane-prepare/certs", "control-plane-prepare/kubeconfig", "control-plane-prepare/control-plane",
-                "check-etcd", "kubelet-start", "etcd-join", "kubelet-wait-bootstrap", "control-plane-join",
-                "control-plane-join/all", "control-plane-join/mark-control-plane", "wait-control-plane",
+                "preflight",
+                "control-plane-prepare",
+                "control-plane-prepare/all",
+                "control-plane-prepare/download-certs",
+                "control-plane-prepare/certs",
+                "control-plane-prepare/kubeconfig",
+                "control-plane-prepare/control-plane",
+                "check-etcd",
+                "kubelet-start",
+                "etcd-join",
+                "kubelet-wait-bootstrap",
+                "control-plane-join",
+                "control-plane-join/all",
+                "control-plane-join/mark-control-plane",
+                "wait-control-plane",
             ]
         );
-        assert_eq!(crate::phases::reset::runner().names(), ["preflight", "remove-etcd-member", "cleanup-node"]);
+        assert_eq!(
+            crate::phases::reset::runner().names(),
+            ["preflight", "remove-etcd-member", "cleanup-node"]
+        );
     }
 }

@@ -13,7 +13,14 @@ pub struct JoinData {
     pub out: Output,
 }
 
-const DISCOVERY: [&str; 6] = [DISCOVERY_FILE, DISCOVERY_TOKEN, DISCOVERY_TOKEN_CA_CERT_HASH, DISCOVERY_TOKEN_UNSAFE_SKIP, TLS_BOOTSTRAP_TOKEN, TOKEN];
+const DISCOVERY: [&str; 6] = [
+    DISCOVERY_FILE,
+    DISCOVERY_TOKEN,
+    DISCOVERY_TOKEN_CA_CERT_HASH,
+    DISCOVERY_TOKEN_UNSAFE_SKIP,
+    TLS_BOOTSTRAP_TOKEN,
+    TOKEN,
+];
 
 fn with(base: &[&'static str], extra: &[&'static str]) -> Vec<&'static str> {
     base.iter().chain(extra.iter()).copied().collect()

@@ -20,10 +20,7 @@ use kubeadm_testbed::{Bed, Node, bed::log_tails};
 use nix::sys::signal::Signal;
 
 #[derive(Parser)]
-#[command(
-    name = "bed",
-    about = "kubeadm-rs test bed: nodes as namespaces, static-pod runner"
-)]
+#[command(name = "bed", about = "kubeadm-rs test bed: nodes as namespaces, static-pod runner")]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -84,11 +81,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.cmd {
-        Cmd::Up {
-            nodes,
-            name,
-            runner,
-        } => up(nodes, &name, runner),
+        Cmd::Up { nodes, name, runner } => up(nodes, &name, runner),
         Cmd::Exec { name, node, cmd } => exec(&name, &node, &cmd),
         Cmd::Down { name } => down(&name),
         Cmd::Clean => {
@@ -103,18 +96,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::List => {
             for st in state::list() {
-                let nodes: Vec<String> = st
-                    .nodes
-                    .iter()
-                    .map(|n| format!("{}={}", n.name, n.ip))
-                    .collect();
+                let nodes: Vec<String> = st.nodes.iter().map(|n| format!("{}={}", n.name, n.ip)).collect();
                 let status = if st.is_stale() { "stale" } else { "live" };
-                println!(
-                    "{}\t{status}\towner={}\t{}",
-                    st.name,
-                    st.owner.pid,
-                    nodes.join(" ")
-                );
+                println!("{}\t{status}\towner={}\t{}", st.name, st.owner.pid, nodes.join(" "));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -136,25 +120,12 @@ fn up(nodes: usize, name: &str, runner: bool) -> Result<ExitCode> {
     if runner {
         bed.start_runners()?;
     }
-    println!(
-        "bed {name} is up (host {} on bridge {}):",
-        bed.host_ip(),
-        bed.state().bridge
-    );
+    println!("bed {name} is up (host {} on bridge {}):", bed.host_ip(), bed.state().bridge);
     for n in bed.nodes() {
-        println!(
-            "  {}\t{}\tnetns {}\tholder pid {}",
-            n.name(),
-            n.ip(),
-            n.netns(),
-            n.holder().pid
-        );
+        println!("  {}\t{}\tnetns {}\tholder pid {}", n.name(), n.ip(), n.netns(), n.holder().pid);
     }
     println!("enter a node:   bed exec {name} node1 -- /bin/bash");
-    println!(
-        "           or:  nsenter -t {} -m -n -u /bin/bash",
-        bed.node(0).holder().pid
-    );
+    println!("           or:  nsenter -t {} -m -n -u /bin/bash", bed.node(0).holder().pid);
     println!("logs:           {}", bed.log_dir().display());
     println!("stop:           Ctrl-C or `bed down {name}`");
     let _ = rx.recv();
@@ -174,11 +145,8 @@ fn up(nodes: usize, name: &str, runner: bool) -> Result<ExitCode> {
 
 fn exec(name: &str, node: &str, cmd: &[String]) -> Result<ExitCode> {
     let st = BedState::load(name)?;
-    let ns = st
-        .nodes
-        .iter()
-        .find(|n| n.name == node)
-        .with_context(|| format!("bed {name} has no node {node}"))?;
+    let ns =
+        st.nodes.iter().find(|n| n.name == node).with_context(|| format!("bed {name} has no node {node}"))?;
     let node = Node::from_state(ns)?;
     node.check().with_context(|| format!("bed {name}"))?;
     let (prog, args) = cmd.split_first().context("no command given")?;
@@ -187,12 +155,8 @@ fn exec(name: &str, node: &str, cmd: &[String]) -> Result<ExitCode> {
     if let Ok(term) = std::env::var("TERM") {
         c.env("TERM", term);
     }
-    let status = c
-        .status()
-        .with_context(|| format!("running {prog} in {}", node.name()))?;
-    Ok(ExitCode::from(
-        status.code().unwrap_or(1).clamp(0, 255) as u8
-    ))
+    let status = c.status().with_context(|| format!("running {prog} in {}", node.name()))?;
+    Ok(ExitCode::from(status.code().unwrap_or(1).clamp(0, 255) as u8))
 }
 
 fn down(name: &str) -> Result<ExitCode> {
@@ -200,20 +164,13 @@ fn down(name: &str) -> Result<ExitCode> {
     if st.is_stale() {
         let problems = state::teardown(&st);
         println!("cleaned stale bed {name}");
-        return Ok(if problems.is_empty() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        });
+        return Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
     }
     st.owner.signal(Signal::SIGTERM);
     let deadline = Instant::now() + Duration::from_secs(60);
     while BedState::path_for(name).exists() {
         if Instant::now() > deadline {
-            bail!(
-                "bed {name}: owner pid {} did not tear down within 60 s",
-                st.owner.pid
-            );
+            bail!("bed {name}: owner pid {} did not tear down within 60 s", st.owner.pid);
         }
         std::thread::sleep(Duration::from_millis(200));
     }
