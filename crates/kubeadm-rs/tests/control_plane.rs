@@ -30,7 +30,7 @@ fn kubeadm_rs_control_plane(bed: &Bed) -> Result<()> {
     // Preflight is skipped too: this bed node has no kubelet or container runtime.
     let skip = format!("preflight,{LATER_PHASES}");
     let out = n1
-        .exec_ok(bin, &["init", "--config", CONFIG_PATH, "--skip-phases", &skip], &[])
+        .exec_ok(bin, ["init", "--config", CONFIG_PATH, "--skip-phases", &skip], &[])
         .context("kubeadm-rs init (offline phases)")?;
     eprintln!("[kubeadm-rs init]\n{out}");
     for line in [
