@@ -114,6 +114,26 @@ pub fn load_kubeconfig(path: &Path) -> Result<KubeConfig> {
         .map_err(|e| Error::Kubeconfig { path: path.to_path_buf(), message: e.to_string() })
 }
 
+/// The `User-Agent` of kubeadm-rs's API requests: `kubeadm/<version> (<os>/<arch>)
+/// kubernetes/kubeadm-rs`. The API server names an object's field manager after the part before
+/// the first `/`, so what kubeadm-rs writes is managed by `kubeadm`, as with upstream (client-go's
+/// `DefaultKubernetesUserAgent`, `kubeadm/v1.37.2 (linux/amd64) kubernetes/<commit>`). Without it
+/// the manager is `unknown`.
+pub fn user_agent() -> String {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        a => a,
+    };
+    format!(
+        "kubeadm/{} ({}/{arch}) kubernetes/kubeadm-rs",
+        constants::KUBERNETES_VERSION,
+        std::env::consts::OS
+    )
+}
+
 /// A client for the current context of `config`, each request limited to `timeouts.request`.
 /// `what` names the kubeconfig in errors (e.g. its path).
 pub async fn client_from_kubeconfig(
@@ -136,6 +156,9 @@ pub async fn client_from_kubeconfig(
     cfg.connect_timeout = Some(timeouts.request);
     cfg.read_timeout = Some(timeouts.request);
     cfg.write_timeout = Some(timeouts.request);
+    if let Ok(ua) = http::HeaderValue::from_str(&user_agent()) {
+        cfg.headers.push((http::header::USER_AGENT, ua));
+    }
     Client::try_from(cfg)
         .map_err(|source| Error::ClientConfig { what: what.to_string(), source: Box::new(source) })
 }
@@ -266,6 +289,13 @@ pub async fn ensure_admin_cluster_role_binding(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn user_agent_names_the_kubeadm_field_manager() {
+        let ua = super::user_agent();
+        assert!(ua.starts_with("kubeadm/v1.37.2 ("), "{ua}");
+        assert!(ua.ends_with(") kubernetes/kubeadm-rs"), "{ua}");
+    }
+
     use super::*;
 
     #[tokio::test(start_paused = true)]
