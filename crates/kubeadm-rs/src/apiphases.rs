@@ -20,6 +20,7 @@ use kube::Api;
 use kubeadm_cluster::{ApiTimeouts, Client, apply, joincmd};
 
 use crate::commands::init::{InitData, KUBERNETES_DIR};
+use crate::output::Output;
 use crate::workflow::PhaseError;
 
 /// The runtime and admin client shared by the API phases of one run.
@@ -78,8 +79,9 @@ fn client(d: &mut InitData) -> anyhow::Result<Client> {
     Ok(c)
 }
 
-fn stdout() -> std::io::Stdout {
-    std::io::stdout()
+/// Progress text of the libraries: stdout, or stderr with `-o json|yaml`.
+fn stdout(out: Output) -> Box<dyn std::io::Write + Send> {
+    out.progress_writer()
 }
 
 fn go_duration(d: Duration) -> String {
@@ -433,7 +435,7 @@ fn wait_for_control_plane(d: &mut InitData, timeout: Duration) -> anyhow::Result
                     Ok(()) => format!("[control-plane-check] {n} is healthy after {}", go_duration(r.0)),
                     Err(_) => format!("[control-plane-check] {n} is not healthy after {}", go_duration(r.0)),
                 };
-                println!("{line}");
+                out.line(line);
                 r.1
             });
         }
@@ -504,8 +506,13 @@ pub fn upload_config_kubeadm(d: &mut InitData) -> Result<(), PhaseError> {
     let c = client(d)?;
     let rt = rt(d)?;
     let t = timeouts(d);
-    rt.block_on(kubeadm_cluster::uploadconfig::upload_configuration(&c, &d.cfg.cluster, &t, &mut stdout()))
-        .map_err(|e| anyhow::Error::new(e).context("error uploading the kubeadm ClusterConfiguration"))?;
+    rt.block_on(kubeadm_cluster::uploadconfig::upload_configuration(
+        &c,
+        &d.cfg.cluster,
+        &t,
+        &mut stdout(d.out),
+    ))
+    .map_err(|e| anyhow::Error::new(e).context("error uploading the kubeadm ClusterConfiguration"))?;
     Ok(())
 }
 
@@ -521,7 +528,7 @@ pub fn upload_config_kubelet(d: &mut InitData) -> Result<(), PhaseError> {
         &kubelet.to_yaml(),
         kubelet.user_supplied,
         &t,
-        &mut stdout(),
+        &mut stdout(d.out),
     ))
     .map_err(|e| anyhow::Error::new(e).context("error creating kubelet configuration ConfigMap"))?;
     Ok(())
@@ -550,7 +557,7 @@ pub fn upload_certs(d: &mut InitData) -> Result<(), PhaseError> {
         &d.cfg.cluster,
         d.cfg.init.certificate_key.expose(),
         &t,
-        &mut stdout(),
+        &mut stdout(d.out),
     ))
     .map_err(|e| anyhow::Error::new(e).context("error uploading certs"))?;
     if !d.opts.skip_certificate_key_print {
@@ -571,7 +578,7 @@ pub fn mark_control_plane(d: &mut InitData) -> Result<(), PhaseError> {
         &nr.name,
         nr.taints.as_deref(),
         &t,
-        &mut stdout(),
+        &mut stdout(d.out),
     ))
     .map_err(anyhow::Error::new)?;
     Ok(())
@@ -593,7 +600,7 @@ pub fn bootstrap_token(d: &mut InitData) -> Result<(), PhaseError> {
         &d.cfg.init.bootstrap_tokens,
         opts,
         &t,
-        &mut stdout(),
+        &mut stdout(d.out),
     ))
     .map_err(anyhow::Error::new)?;
     Ok(())
@@ -719,6 +726,7 @@ pub fn addon_coredns(d: &mut InitData) -> Result<(), PhaseError> {
     let t = timeouts(d);
     let pm = crate::wiring::patch_manager_for_api(d)?;
     let cluster = d.cfg.cluster.clone();
+    let out = d.out;
     rt.block_on(async {
         // Upstream `deployedDNSReplicas`: keep the replica count of the existing DNS Deployment.
         let deployments: Api<Deployment> = Api::namespaced(c.clone(), "kube-system");
@@ -738,7 +746,7 @@ pub fn addon_coredns(d: &mut InitData) -> Result<(), PhaseError> {
             pm.as_ref(),
         )?;
         for m in &dns.messages {
-            println!("{m}");
+            out.line(m);
         }
         // An existing Corefile is retained (upstream migrates it only on upgrades).
         let cms: Api<ConfigMap> = Api::namespaced(c.clone(), "kube-system");
@@ -871,36 +879,83 @@ and service account keys on each node and then running the following as root:
     s
 }
 
+/// The structured join information `init -o json|yaml` prints instead of the success text
+/// (kubeadm-rs only; upstream has no structured output here). Secrets appear only where the text
+/// output shows them too: the token unless `--skip-token-print`, the certificate key only with
+/// `--upload-certs` (whose phase prints it) unless `--skip-certificate-key-print`.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JoinInformation {
+    api_version: &'static str,
+    kind: &'static str,
+    api_server_endpoint: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<String>,
+    ca_cert_hashes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    control_plane_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    certificate_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    worker_join_command: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    control_plane_join_command: Option<String>,
+}
+
+/// API version of [`JoinInformation`].
+const JOIN_INFORMATION_API_VERSION: &str = "output.kubeadm-rs.io/v1alpha1";
+
 /// Phase `show-join-command`. The printed join command is the one place a token is shown.
 pub fn show_join_command(d: &mut InitData) -> Result<(), PhaseError> {
     dry_run_check(d, "show-join-command")?;
     let path = d.opts.kubeconfig_path.clone();
     let shown = path.display().to_string();
+    let format = d.opts.output.clone();
     let render = || -> anyhow::Result<Vec<String>> {
         let data = std::fs::read(&path).context("failed to load kubeconfig")?;
         let cfg = kubeadm_manifests::kubeconfig::Config::parse(&data).context("failed to load kubeconfig")?;
         let (endpoint, pins) = joincmd::join_info_from_kubeconfig(&cfg, &shown)?;
+        let (skip_token, skip_key) = (d.opts.skip_token_print, d.opts.skip_certificate_key_print);
+        let key = d.cfg.init.certificate_key.expose();
+        let cpe = d.cfg.cluster.control_plane_endpoint.clone();
         let mut texts = Vec::new();
+        let mut info = JoinInformation {
+            api_version: JOIN_INFORMATION_API_VERSION,
+            kind: "JoinInformation",
+            api_server_endpoint: endpoint.clone(),
+            token: None,
+            ca_cert_hashes: pins.clone(),
+            control_plane_endpoint: (!cpe.is_empty()).then(|| cpe.clone()),
+            certificate_key: (d.opts.upload_certs && !skip_key && !key.is_empty()).then(|| key.to_string()),
+            worker_join_command: None,
+            control_plane_join_command: None,
+        };
         for bt in &d.cfg.init.bootstrap_tokens {
             let Some(tok) = &bt.token else { continue };
             let token = format!("{}.{}", tok.id, tok.secret);
-            let (skip_token, skip_key) = (d.opts.skip_token_print, d.opts.skip_certificate_key_print);
-            let key = d.cfg.init.certificate_key.expose();
             let cp = joincmd::join_command_full(&endpoint, &token, &pins, true, key, skip_token, skip_key);
             let worker = joincmd::join_command(&endpoint, &token, &pins, false, "", skip_token);
-            texts.push(init_done_text(
-                &shown,
-                !d.cfg.cluster.control_plane_endpoint.is_empty(),
-                d.opts.upload_certs,
-                &cp,
-                &worker,
-            ));
+            if info.worker_join_command.is_none() {
+                // The document describes the first bootstrap token (the one `init` prints first).
+                info.token = (!skip_token).then(|| token.clone());
+                info.worker_join_command =
+                    Some(joincmd::flatten_join_command(&worker).trim_end().to_string());
+                if !cpe.is_empty() {
+                    info.control_plane_join_command =
+                        Some(joincmd::flatten_join_command(&cp).trim_end().to_string());
+                }
+            }
+            texts.push(init_done_text(&shown, !cpe.is_empty(), d.opts.upload_certs, &cp, &worker));
         }
-        Ok(texts)
+        match format.as_str() {
+            "json" => Ok(vec![serde_json::to_string_pretty(&info)? + "\n"]),
+            "yaml" => Ok(vec![serde_yaml::to_string(&info)?]),
+            _ => Ok(texts),
+        }
     };
     let texts = render().map_err(|e| e.context("failed to print join command"))?;
     for t in texts {
-        d.out.raw(t);
+        if d.opts.structured_output() { d.out.document(t) } else { d.out.raw(t) }
     }
     Ok(())
 }
@@ -923,6 +978,32 @@ mod tests {
         let text = init_done_text("/etc/kubernetes/admin.conf", false, false, "", "W");
         assert!(text.starts_with("\nYour Kubernetes control-plane has initialized successfully!\n"));
         assert!(text.ends_with("addons/\n\nThen you can join any number of worker nodes by running the following on each as root:\n\nW\n"));
+    }
+
+    #[test]
+    fn join_information_document() {
+        let info = JoinInformation {
+            api_version: JOIN_INFORMATION_API_VERSION,
+            kind: "JoinInformation",
+            api_server_endpoint: "10.0.0.1:6443".into(),
+            token: None,
+            ca_cert_hashes: vec!["sha256:ab".into()],
+            control_plane_endpoint: None,
+            certificate_key: None,
+            worker_join_command: Some("kubeadm join 10.0.0.1:6443 --token <value withheld>".into()),
+            control_plane_join_command: None,
+        };
+        let json = serde_json::to_string_pretty(&info).expect("json");
+        let v: serde_json::Value = serde_json::from_str(&json).expect("parse");
+        assert_eq!(v["kind"], "JoinInformation");
+        assert_eq!(v["apiServerEndpoint"], "10.0.0.1:6443");
+        assert_eq!(v["caCertHashes"], serde_json::json!(["sha256:ab"]));
+        for absent in ["token", "certificateKey", "controlPlaneEndpoint", "controlPlaneJoinCommand"] {
+            assert!(v.get(absent).is_none(), "{absent}: {json}");
+        }
+        let yaml = serde_yaml::to_string(&info).expect("yaml");
+        assert!(yaml.contains("kind: JoinInformation\n"), "{yaml}");
+        assert!(yaml.contains("caCertHashes:\n- sha256:ab\n"), "{yaml}");
     }
 
     #[test]

@@ -50,6 +50,8 @@ pub mod names {
     pub const PATCHES: &str = "patches";
     pub const CLEANUP_TMP_DIR: &str = "cleanup-tmp-dir";
     pub const SKIP_PHASES: &str = "skip-phases";
+    /// kubeadm-rs only (upstream has no such flag): format of the join information.
+    pub const OUTPUT: &str = "output";
 }
 
 use names::*;
@@ -237,6 +239,16 @@ pub fn workflow_flag(wf: Workflow, name: &str) -> Option<Arg> {
             SKIP_CERTIFICATE_KEY_PRINT,
             "Don't print the key that encrypts the control-plane certificates",
         ),
+        (Init, OUTPUT) => Arg::new(OUTPUT)
+            .long(OUTPUT)
+            .short('o')
+            .value_name("string")
+            .value_parser(["text", "json", "yaml"])
+            .default_value("text")
+            .help(
+                "Format of the join information show-join-command prints: text (upstream's), or json|yaml \
+(one JoinInformation document on stdout; progress lines go to stderr)",
+            ),
         (Reset, FORCE) => boolean(FORCE, "Reset the node without asking for confirmation").short('f'),
         (Init | Join, PATCHES) => string(PATCHES, PATCHES_HELP),
         (Reset, CLEANUP_TMP_DIR) => {
@@ -290,6 +302,7 @@ pub fn command_flags(wf: Workflow) -> &'static [&'static str] {
             TOKEN,
             TOKEN_TTL,
             IMAGE_REPOSITORY,
+            OUTPUT,
         ],
         Workflow::Join => &[
             NODE_NAME,

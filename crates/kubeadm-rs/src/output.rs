@@ -1,5 +1,9 @@
 //! Output in kubeadm's style: `[phase] message` lines on stdout, and verbose detail gated by `-v N`
 //! on stderr (upstream logs those through klog at `V(N)`).
+//!
+//! A command printing a structured document (`init -o json|yaml`) moves its progress lines to
+//! stderr ([`Output::progress_to_stderr`]) so that stdout holds the document only
+//! ([`Output::document`]).
 
 use std::io::Write;
 
@@ -33,16 +37,27 @@ pub fn error_message(err: &anyhow::Error) -> String {
 pub struct Output {
     /// Verbosity from `-v/--v` (0 by default).
     pub verbosity: u8,
+    /// Progress lines ([`Output::line`], [`Output::raw`]) go to stderr instead of stdout.
+    pub progress_on_stderr: bool,
 }
 
 impl Output {
     /// A sink with the given verbosity.
     pub fn new(verbosity: u8) -> Self {
-        Self { verbosity }
+        Self { verbosity, progress_on_stderr: false }
+    }
+
+    /// This sink with its progress lines on stderr (when `yes`), keeping stdout for a document.
+    pub fn progress_to_stderr(self, yes: bool) -> Self {
+        Self { progress_on_stderr: yes, ..self }
     }
 
     /// A normal output line (`[certs] Generating "ca" certificate and key`) on stdout.
     pub fn line(&self, text: impl AsRef<str>) {
+        if self.progress_on_stderr {
+            let _ = writeln!(std::io::stderr().lock(), "{}", text.as_ref());
+            return;
+        }
         let mut out = std::io::stdout().lock();
         // A closed stdout (e.g. `| head`) must not turn into a panic; the final exit reports errors.
         let _ = writeln!(out, "{}", text.as_ref());
@@ -50,8 +65,25 @@ impl Output {
 
     /// Raw text on stdout, no newline added.
     pub fn raw(&self, text: impl AsRef<str>) {
+        if self.progress_on_stderr {
+            let _ = std::io::stderr().lock().write_all(text.as_ref().as_bytes());
+            return;
+        }
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_ref().as_bytes());
+    }
+
+    /// Where progress text written by the libraries goes (stdout, or stderr with
+    /// [`Output::progress_to_stderr`]).
+    pub fn progress_writer(&self) -> Box<dyn Write + Send> {
+        if self.progress_on_stderr { Box::new(std::io::stderr()) } else { Box::new(std::io::stdout()) }
+    }
+
+    /// A structured document (`-o json|yaml`) on stdout, always (no newline added).
+    pub fn document(&self, text: impl AsRef<str>) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_ref().as_bytes());
+        let _ = out.flush();
     }
 
     /// A warning on stderr, in kubeadm's `W` style.

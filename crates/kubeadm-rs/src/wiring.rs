@@ -913,7 +913,7 @@ pub fn preflight(d: &mut InitData) -> Result<(), PhaseError> {
         &kubeadm_host::RealHost,
         &ignore,
         d.dry_run,
-        &mut std::io::stdout(),
+        &mut d.out.progress_writer(),
         &mut std::io::stderr(),
     )
     .map_err(|e| PhaseError::Failed(anyhow::Error::new(e)))

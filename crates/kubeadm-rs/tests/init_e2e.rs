@@ -219,6 +219,38 @@ fn full_init(bed: &Bed) -> Result<()> {
     ensure!(control_plane_taints(&node).len() == 1, "taints after re-run: {}", node["spec"]["taints"]);
     let cms = bed.kubectl_ok(n1, &["get", "configmaps", "-n", "kube-system", "-o", "name"])?;
     ensure!(cms.lines().filter(|l| l.trim() == "configmap/kubeadm-config").count() == 1, "{cms}");
+
+    // kubeadm-rs only: `-o json` prints the join information as one JSON document on stdout (the
+    // progress lines go to stderr). `init phase show-join-command` alone cannot run (it depends on
+    // bootstrap-token and upload-certs, as upstream), so the whole init runs once more.
+    let pin_prefix = "--discovery-token-ca-cert-hash ";
+    let text_pin = first
+        .split(pin_prefix)
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .context("no CA pin in the text output")?
+        .to_string();
+    ensure!(text_pin.starts_with("sha256:") && text_pin.len() == 7 + 64, "text pin {text_pin:?}");
+    let doc = run_init(n1, &["-o", "json"])?;
+    let info: serde_json::Value = serde_json::from_str(&doc)
+        .with_context(|| format!("init -o json stdout is not one JSON document:\n{doc}"))?;
+    ensure!(info["kind"] == "JoinInformation", "{info}");
+    ensure!(info["apiServerEndpoint"] == format!("{}:6443", n1.ip()), "{info}");
+    ensure!(info["token"] == TOKEN, "{info}");
+    ensure!(info["caCertHashes"] == serde_json::json!([text_pin]), "CA pin {text_pin} in text mode: {info}");
+    let worker = info["workerJoinCommand"].as_str().unwrap_or_default();
+    ensure!(
+        worker
+            == format!(
+                "kubeadm join {}:6443 --token {TOKEN} --discovery-token-ca-cert-hash {text_pin}",
+                n1.ip()
+            ),
+        "{info}"
+    );
+    // No controlPlaneEndpoint and no --upload-certs: neither a control-plane command nor a key.
+    for absent in ["controlPlaneEndpoint", "controlPlaneJoinCommand", "certificateKey"] {
+        ensure!(info.get(absent).is_none(), "{absent} in {info}");
+    }
     Ok(())
 }
 

@@ -54,6 +54,8 @@ pub struct InitOptions {
     pub skip_certificate_key_print: bool,
     /// `--print-manifest` (addon phases).
     pub print_manifest: bool,
+    /// `-o/--output` (kubeadm-rs only): `text`, `json` or `yaml`.
+    pub output: String,
     /// Flag overrides of the configuration, by flag name (given on the command line only).
     pub overrides: Vec<(&'static str, FlagValue)>,
 }
@@ -128,8 +130,14 @@ impl InitOptions {
             skip_token_print: f.boolean(SKIP_TOKEN_PRINT),
             skip_certificate_key_print: f.boolean(SKIP_CERTIFICATE_KEY_PRINT),
             print_manifest: f.boolean("print-manifest"),
+            output: f.string(OUTPUT).unwrap_or_else(|| "text".to_string()),
             overrides,
         }
+    }
+
+    /// Whether `-o json|yaml` asks for a structured join information document.
+    pub fn structured_output(&self) -> bool {
+        matches!(self.output.as_str(), "json" | "yaml")
     }
 
     /// The value of an override flag, if given.
@@ -176,6 +184,8 @@ impl InitData {
     /// Builds the state: validates flags, loads `--config` (or defaults), applies flag overrides.
     pub fn new(out: Output, m: &ArgMatches) -> anyhow::Result<Self> {
         let opts = InitOptions::from_matches(m);
+        // With a structured document, stdout carries the document only.
+        let out = out.progress_to_stderr(opts.structured_output());
         if let Some(fg) = opts.get_str(FEATURE_GATES) {
             crate::wiring::parse_feature_gates(fg)?;
         }
@@ -420,7 +430,7 @@ pub fn run(out: &Output, args: &InitArgs) -> anyhow::Result<()> {
         }
         None => {
             let mut data = InitData::new(*out, &args.matches)?;
-            out.line(format!("[init] Using Kubernetes version: {}", data.cfg.kubernetes_version()));
+            data.out.line(format!("[init] Using Kubernetes version: {}", data.cfg.kubernetes_version()));
             let mut skip = Flags(&args.matches).list(SKIP_PHASES);
             if skip.is_empty() {
                 skip = data.skip_phases_from_config.clone();
