@@ -15,8 +15,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
-use kubeadm_testbed::{Bed, Node, bed_preflight, heavy_lock, wait_for};
+use kubeadm_testbed::{Bed, Node, bed_preflight, controlplane, heavy_lock, wait_for};
 
+/// How long the Node object stand-in waits for the API server.
+const NODE_TIMEOUT: Duration = Duration::from_secs(240);
 const VERSION: &str = "v1.37.2";
 const CONFIG_PATH: &str = "/run/kubeadm/kubeadm.yaml";
 const TOKEN: &str = "abcdef.0123456789abcdef";
@@ -38,22 +40,6 @@ fn get_json(bed: &Bed, n: &Node, args: &[&str]) -> Result<serde_json::Value> {
     all.extend_from_slice(&["-o", "json"]);
     let out = bed.kubectl_ok(n, &all)?;
     serde_json::from_str(&out).with_context(|| format!("kubectl {all:?}: {out}"))
-}
-
-/// Creates the Node object (a kubelet would register it) once the API server answers.
-fn create_node_when_api_is_up(bed: &Bed, n: &Node) -> Result<()> {
-    let yaml = format!(
-        "apiVersion: v1\nkind: Node\nmetadata:\n  name: {n}\n  labels:\n    kubernetes.io/hostname: {n}\n",
-        n = n.name()
-    );
-    n.write_file("/run/kubeadm/node.yaml", yaml)?;
-    wait_for("the Node object created", Duration::from_secs(240), || {
-        let out = bed
-            .kubectl_with(n, "/etc/kubernetes/super-admin.conf", &["apply", "-f", "/run/kubeadm/node.yaml"])
-            .map_err(|e| e.to_string())?;
-        out.status.success().then_some(()).ok_or_else(|| String::from_utf8_lossy(&out.stderr).into_owned())
-    })?;
-    Ok(())
 }
 
 fn run_init(n1: &Node, extra: &[&str]) -> Result<String> {
@@ -145,20 +131,12 @@ fn check_cluster(bed: &Bed, n1: &Node) -> Result<()> {
 fn full_init(bed: &Bed) -> Result<()> {
     let n1 = bed.node(0);
     n1.write_file(CONFIG_PATH, init_config(n1))?;
-    // The kubelet's healthz, answered by socat in the node's network namespace.
-    n1.write_file(
-        "/run/kubeadm/healthz.sh",
-        "printf 'HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok'\n",
-    )?;
-    let _healthz = n1.spawn(
-        "/usr/bin/socat",
-        ["TCP-LISTEN:10248,bind=127.0.0.1,fork,reuseaddr", "EXEC:/bin/sh /run/kubeadm/healthz.sh"],
-        &[],
-    )?;
+    // Stand-in for the kubelet's healthz (socat in the node's network namespace).
+    let _healthz = controlplane::start_kubelet_healthz(n1)?;
     let first = std::thread::scope(|s| -> Result<String> {
         // The runner watches the manifest directory: it starts the Pods as soon as init writes them.
         bed.start_runner(n1)?;
-        let creator = s.spawn(|| create_node_when_api_is_up(bed, n1));
+        let creator = s.spawn(|| controlplane::register_node_when_api_is_up(bed, n1, NODE_TIMEOUT));
         let out = run_init(n1, &[]);
         let created = creator.join().map_err(|_| anyhow::anyhow!("node creator panicked"))?;
         let out = out?;

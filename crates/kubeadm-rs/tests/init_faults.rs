@@ -19,8 +19,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
-use kubeadm_testbed::{Bed, Node, bed_preflight, heavy_lock, wait_for};
+use kubeadm_testbed::{Bed, Node, bed_preflight, controlplane, heavy_lock, wait_for};
 
+/// How long the Node object stand-in waits for the API server.
+const NODE_TIMEOUT: Duration = Duration::from_secs(240);
 const VERSION: &str = "v1.37.2";
 const CONFIG_PATH: &str = "/run/kubeadm/kubeadm.yaml";
 const TOKEN: &str = "abcdef.0123456789abcdef";
@@ -34,35 +36,6 @@ fn init_config(node: &Node, cp_timeout: &str, cluster_extra: &str) -> String {
         ip = node.ip(),
         name = node.name()
     )
-}
-
-/// The kubelet's healthz, answered by socat in the node's network namespace.
-fn start_healthz(n: &Node) -> Result<kubeadm_testbed::node::NodeProcess> {
-    n.write_file(
-        "/run/kubeadm/healthz.sh",
-        "printf 'HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok'\n",
-    )?;
-    Ok(n.spawn(
-        "/usr/bin/socat",
-        ["TCP-LISTEN:10248,bind=127.0.0.1,fork,reuseaddr", "EXEC:/bin/sh /run/kubeadm/healthz.sh"],
-        &[],
-    )?)
-}
-
-/// Creates the Node object (a kubelet would register it) once the API server answers.
-fn create_node_when_api_is_up(bed: &Bed, n: &Node) -> Result<()> {
-    let yaml = format!(
-        "apiVersion: v1\nkind: Node\nmetadata:\n  name: {n}\n  labels:\n    kubernetes.io/hostname: {n}\n",
-        n = n.name()
-    );
-    n.write_file("/run/kubeadm/node.yaml", yaml)?;
-    wait_for("the Node object created", Duration::from_secs(240), || {
-        let out = bed
-            .kubectl_with(n, "/etc/kubernetes/super-admin.conf", &["apply", "-f", "/run/kubeadm/node.yaml"])
-            .map_err(|e| e.to_string())?;
-        out.status.success().then_some(()).ok_or_else(|| String::from_utf8_lossy(&out.stderr).into_owned())
-    })?;
-    Ok(())
 }
 
 fn init_args() -> Vec<&'static str> {
@@ -102,7 +75,7 @@ fn scheduler_fails(bed: &Bed) -> Result<()> {
     // its port (10259) stays the default, so the check's URL is well formed and gets refused.
     let sched = "scheduler:\n  extraArgs:\n  - name: leader-elect\n    value: \"notabool\"\n";
     n1.write_file(CONFIG_PATH, init_config(n1, "30s", sched))?;
-    let _healthz = start_healthz(n1)?;
+    let _healthz = controlplane::start_kubelet_healthz(n1)?;
     bed.start_runner(n1)?;
     let bin = Path::new(env!("CARGO_BIN_EXE_kubeadm-rs"));
     let start = Instant::now();
@@ -203,10 +176,10 @@ fn count_names(bed: &Bed, n1: &Node, args: &[&str], want: &str) -> Result<usize>
 fn apiserver_killed_then_rerun(bed: &Bed) -> Result<()> {
     let n1 = bed.node(0);
     n1.write_file(CONFIG_PATH, init_config(n1, "3m0s", ""))?;
-    let _healthz = start_healthz(n1)?;
+    let _healthz = controlplane::start_kubelet_healthz(n1)?;
     std::thread::scope(|s| -> Result<()> {
         bed.start_runner(n1)?;
-        let creator = s.spawn(|| create_node_when_api_is_up(bed, n1));
+        let creator = s.spawn(|| controlplane::register_node_when_api_is_up(bed, n1, NODE_TIMEOUT));
         let (first, killed) = init_killing_apiserver(n1)?;
         let (stdout, stderr) = show("kubeadm-rs init, API server killed", &first);
         ensure!(!killed.is_empty(), "init never reached [upload-config] or the kill failed:\n{stdout}");

@@ -18,7 +18,7 @@
 
 use std::time::Duration;
 
-use crate::{Bed, Node, Result, components, procs, wait_for};
+use crate::{Bed, Node, NodeProcess, Result, components, procs, wait_for};
 
 /// Where the tests write the kubeadm configuration inside a node.
 pub const CONFIG_PATH: &str = "/run/kubeadm/kubeadm.yaml";
@@ -123,5 +123,41 @@ pub fn wait_system_namespaces(bed: &Bed, node: &Node) -> Result<()> {
             .filter(|ns| !out.lines().any(|l| l.trim() == format!("namespace/{ns}")))
             .collect();
         missing.is_empty().then_some(()).ok_or(format!("missing {missing:?} in:\n{out}"))
+    })
+}
+
+/// Where [`start_kubelet_healthz`] and [`register_node_when_api_is_up`] keep their files in a node.
+const STANDIN_DIR: &str = "/run/kubeadm";
+
+/// Stands in for the kubelet's health endpoint on a node that has no kubelet: socat answers
+/// `http://127.0.0.1:10248/healthz` with `200 ok` inside the node's network namespace, which is
+/// what `kubeadm init` waits for before it checks the control plane. Dropping the returned handle
+/// stops it.
+pub fn start_kubelet_healthz(node: &Node) -> Result<NodeProcess> {
+    // A script file: socat's SYSTEM: address would mangle the \r\n escapes.
+    let script = format!("{STANDIN_DIR}/healthz.sh");
+    node.write_file(&script, "printf 'HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok'\n")?;
+    node.spawn(
+        "/usr/bin/socat",
+        ["TCP-LISTEN:10248,bind=127.0.0.1,fork,reuseaddr".to_string(), format!("EXEC:/bin/sh {script}")],
+        &[],
+    )
+}
+
+/// Registers the node's Node object, as its kubelet would, as soon as the API server accepts it
+/// (`kubectl apply` with super-admin.conf, retried until `timeout`), so that `mark-control-plane`
+/// finds it. Meant to run in a thread beside `kubeadm init`.
+pub fn register_node_when_api_is_up(bed: &Bed, node: &Node, timeout: Duration) -> Result<()> {
+    let manifest = format!("{STANDIN_DIR}/node.yaml");
+    let yaml = format!(
+        "apiVersion: v1\nkind: Node\nmetadata:\n  name: {n}\n  labels:\n    kubernetes.io/hostname: {n}\n",
+        n = node.name()
+    );
+    node.write_file(&manifest, yaml)?;
+    wait_for("the Node object created", timeout, || {
+        let out = bed
+            .kubectl_with(node, "/etc/kubernetes/super-admin.conf", &["apply", "-f", &manifest])
+            .map_err(|e| e.to_string())?;
+        out.status.success().then_some(()).ok_or_else(|| String::from_utf8_lossy(&out.stderr).into_owned())
     })
 }
