@@ -123,7 +123,11 @@ fn create_node(bed: &Bed, n: &Node, stop: &AtomicBool) -> Result<()> {
     );
     n.write_file("/run/kubeadm/node.yaml", yaml)?;
     while !stop.load(Ordering::Relaxed) {
-        let out = bed.kubectl_with(n, "/etc/kubernetes/super-admin.conf", &["apply", "-f", "/run/kubeadm/node.yaml"])?;
+        let out = bed.kubectl_with(
+            n,
+            "/etc/kubernetes/super-admin.conf",
+            &["apply", "-f", "/run/kubeadm/node.yaml"],
+        )?;
         if out.status.success() {
             return Ok(());
         }
@@ -133,7 +137,10 @@ fn create_node(bed: &Bed, n: &Node, stop: &AtomicBool) -> Result<()> {
 }
 
 /// Reads `r` line by line, recording each line's arrival time.
-fn timed_lines(r: impl Read + Send + 'static, t0: Instant) -> std::thread::JoinHandle<Vec<(Duration, String)>> {
+fn timed_lines(
+    r: impl Read + Send + 'static,
+    t0: Instant,
+) -> std::thread::JoinHandle<Vec<(Duration, String)>> {
     std::thread::spawn(move || {
         BufReader::new(r).lines().map_while(|l| l.ok()).map(|l| (t0.elapsed(), l)).collect()
     })
@@ -213,8 +220,11 @@ fn run_on(bed: &Bed, tool: Tool, bin: &Path) -> Result<Sample> {
         }
         created?;
         let all: Vec<&(Duration, String)> = stdout.iter().chain(&stderr).collect();
-        let wcp_line =
-            all.iter().filter(|(_, l)| l.starts_with("[wait-control-plane]")).map(|(t, _)| ms(*t)).reduce(f64::min);
+        let wcp_line = all
+            .iter()
+            .filter(|(_, l)| l.starts_with("[wait-control-plane]"))
+            .map(|(t, _)| ms(*t))
+            .reduce(f64::min);
         let cp_healthy = all
             .iter()
             .filter(|(_, l)| l.starts_with("[control-plane-check]") && l.contains("is healthy after"))
