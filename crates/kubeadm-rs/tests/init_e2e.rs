@@ -133,16 +133,7 @@ fn full_init(bed: &Bed) -> Result<()> {
     n1.write_file(CONFIG_PATH, init_config(n1))?;
     // Stand-in for the kubelet's healthz (socat in the node's network namespace).
     let _healthz = controlplane::start_kubelet_healthz(n1)?;
-    let first = std::thread::scope(|s| -> Result<String> {
-        // The runner watches the manifest directory: it starts the Pods as soon as init writes them.
-        bed.start_runner(n1)?;
-        let creator = s.spawn(|| controlplane::register_node_when_api_is_up(bed, n1, NODE_TIMEOUT));
-        let out = run_init(n1, &[]);
-        let created = creator.join().map_err(|_| anyhow::anyhow!("node creator panicked"))?;
-        let out = out?;
-        created?;
-        Ok(out)
-    })?;
+    let first = controlplane::init_beside_node_registration(bed, n1, NODE_TIMEOUT, || run_init(n1, &[]))?;
     check_output(&first, n1)?;
     check_cluster(bed, n1)?;
 

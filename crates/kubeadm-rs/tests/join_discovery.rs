@@ -28,7 +28,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
-use kubeadm_testbed::{Bed, Node, bed_preflight, components, controlplane, heavy_lock, wait_for};
+use kubeadm_testbed::{Bed, Node, bed_preflight, controlplane, heavy_lock, wait_for};
 
 /// How long the Node object stand-in waits for the API server.
 const NODE_TIMEOUT: Duration = Duration::from_secs(240);
@@ -66,30 +66,16 @@ fn init(bed: &Bed) -> Result<()> {
     n1.write_file(CONFIG_PATH, init_config(n1))?;
     // Stand-in for the kubelet's healthz (socat in the node's network namespace).
     let _healthz = controlplane::start_kubelet_healthz(n1)?;
-    std::thread::scope(|s| -> Result<()> {
-        // The runner watches the manifest directory: it starts the Pods as soon as init writes them.
-        bed.start_runner(n1)?;
-        let creator = s.spawn(|| controlplane::register_node_when_api_is_up(bed, n1, NODE_TIMEOUT));
-        let out = ours(n1, &["init", "--config", CONFIG_PATH, "--ignore-preflight-errors=all"]);
-        let created = creator.join().map_err(|_| anyhow::anyhow!("node creator panicked"))?;
-        let out = out?;
-        created?;
-        ensure!(out.contains("Your Kubernetes control-plane has initialized successfully!"), "{out}");
-        Ok(())
-    })
+    let out = controlplane::init_beside_node_registration(bed, n1, NODE_TIMEOUT, || {
+        ours(n1, &["init", "--config", CONFIG_PATH, "--ignore-preflight-errors=all"])
+    })?;
+    ensure!(out.contains("Your Kubernetes control-plane has initialized successfully!"), "{out}");
+    Ok(())
 }
 
 /// Upstream kubeadm on `node`, bounded by [`JOIN_TIMEOUT`]: (exit success, stdout + stderr).
 fn upstream_join(n: &Node, args: &[String]) -> Result<(bool, String)> {
-    let kubeadm = components::bin("kubeadm")?;
-    let out = n.exec_timeout(&kubeadm, args, &[], JOIN_TIMEOUT)?;
-    let text = format!(
-        "{}\n[stderr]\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    eprintln!("===== upstream kubeadm {} (exit {:?}) =====\n{text}", args.join(" "), out.status.code());
-    Ok((out.status.success(), text))
+    Ok(controlplane::upstream_kubeadm_bounded(n, args, JOIN_TIMEOUT)?)
 }
 
 fn join_discovery(bed: &Bed) -> Result<()> {

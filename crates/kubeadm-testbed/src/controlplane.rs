@@ -161,3 +161,43 @@ pub fn register_node_when_api_is_up(bed: &Bed, node: &Node, timeout: Duration) -
         out.status.success().then_some(()).ok_or_else(|| String::from_utf8_lossy(&out.stderr).into_owned())
     })
 }
+
+/// Runs `init` (a `kubeadm init` on `node`) beside the stand-ins a kubelet would otherwise
+/// provide once the manifests are written: the bed's runner starts the static Pods, and a thread
+/// registers the Node object as soon as the API server accepts it (waiting up to `node_timeout`).
+/// The kubelet's health endpoint is the caller's to start ([`start_kubelet_healthz`]), since it
+/// must outlive this call for later `init` runs. Returns what `init` returned, after the
+/// registration thread has finished; `init`'s own error wins over the registration's.
+pub fn init_beside_node_registration<T, E: From<crate::Error>>(
+    bed: &Bed,
+    node: &Node,
+    node_timeout: Duration,
+    init: impl FnOnce() -> std::result::Result<T, E>,
+) -> std::result::Result<T, E> {
+    // The runner watches the manifest directory: it starts the Pods as soon as init writes them.
+    bed.start_runner(node)?;
+    std::thread::scope(|s| {
+        let registrar = s.spawn(|| register_node_when_api_is_up(bed, node, node_timeout));
+        let out = init();
+        let registered = registrar
+            .join()
+            .map_err(|_| crate::Error::Invalid("the Node registration thread panicked".into()))?;
+        let out = out?;
+        registered?;
+        Ok(out)
+    })
+}
+
+/// Upstream kubeadm on `node` with `args`, killed after `timeout`: (exit success, stdout and
+/// stderr). The output is also printed, for the test log.
+pub fn upstream_kubeadm_bounded(node: &Node, args: &[String], timeout: Duration) -> Result<(bool, String)> {
+    let kubeadm = components::bin("kubeadm")?;
+    let out = node.exec_timeout(&kubeadm, args, &[], timeout)?;
+    let text = format!(
+        "{}\n[stderr]\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("===== upstream kubeadm {} (exit {:?}) =====\n{text}", args.join(" "), out.status.code());
+    Ok((out.status.success(), text))
+}
