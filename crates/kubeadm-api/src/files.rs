@@ -44,3 +44,21 @@ impl fmt::Debug for OutFile {
             .finish()
     }
 }
+
+/// A symbolic link a phase wants on the node (e.g. the kubelet's `kubelet-client-current.pem`),
+/// created atomically by the host crate (temporary link + rename), like client-go's certificate
+/// store replaces its `-current` link.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutSymlink {
+    /// Absolute path of the link.
+    pub path: PathBuf,
+    /// What the link points to, as stored in the link (an absolute node path here).
+    pub target: PathBuf,
+}
+
+impl OutSymlink {
+    /// The link `path` -> `target`.
+    pub fn new(path: impl Into<PathBuf>, target: impl Into<PathBuf>) -> Self {
+        Self { path: path.into(), target: target.into() }
+    }
+}

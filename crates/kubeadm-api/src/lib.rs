@@ -21,4 +21,4 @@ pub mod v1beta4;
 pub mod validation;
 
 pub use duration::Duration;
-pub use files::OutFile;
+pub use files::{OutFile, OutSymlink};

@@ -136,6 +136,15 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    /// The cluster's stored configuration (`kubeadm-config`, `kubelet-config`) is missing or invalid.
+    #[error("{0}")]
+    ClusterConfig(String),
+    /// `kubeadm join` discovery failed (upstream's message).
+    #[error(transparent)]
+    Discovery(#[from] crate::discovery::DiscoveryError),
+    /// The node's TLS bootstrap (its client certificate request) failed.
+    #[error(transparent)]
+    TlsBootstrap(#[from] crate::tlsbootstrap::TlsBootstrapError),
     /// Writing console output failed.
     #[error("failed to write output")]
     Output(#[from] std::io::Error),

@@ -14,6 +14,10 @@
 //! * [`markcp`]: the `mark-control-plane` phase.
 //! * [`joincmd`]: the `kubeadm join` command printed by `init` and `token create --print-join-command`.
 //! * [`copycerts`]: `upload-certs` / `download-certs` (the encrypted `kubeadm-certs` Secret).
+//! * [`fetchconfig`]: reading the stored ClusterConfiguration and kubelet configuration back (join).
+//! * [`discovery`]: `join` discovery (token, file, HTTPS) and the TLS-bootstrap kubeconfig.
+//! * [`tlsbootstrap`]: the node's client certificate via a CertificateSigningRequest, as the
+//!   kubelet's TLS bootstrap gets it.
 //! * [`jws`]: detached JWS signatures of `cluster-info` (cluster-bootstrap `jws.go`).
 //!
 //! All API functions are `async` (tokio); callers without a runtime can use [`runtime`].
@@ -24,10 +28,13 @@ pub mod apply;
 pub mod bootstrap;
 pub mod client;
 pub mod copycerts;
+pub mod discovery;
 pub mod error;
+pub mod fetchconfig;
 pub mod joincmd;
 pub mod jws;
 pub mod markcp;
+pub mod tlsbootstrap;
 pub mod token;
 pub mod uploadconfig;
 

@@ -8,7 +8,8 @@
 //! (waiting for a Node object the test creates with kubectl only after the phase started, since
 //! there is no kubelet), then `token create|list|delete`. The pinned kubectl checks the objects;
 //! the controller-manager's bootstrap signer must sign cluster-info for the signing token and
-//! [`kubeadm_cluster::jws`] must accept the signature. Finally upstream kubeadm runs the same
+//! [`kubeadm_cluster::jws`] must accept the signature, and join discovery (token with the CA pin, a
+//! discovery file) must produce the TLS-bootstrap kubeconfig. Finally upstream kubeadm runs the same
 //! phases over our objects and nothing we wrote may change (parity), and upstream's `token list`
 //! output must equal ours.
 //!
@@ -18,7 +19,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
-use kubeadm_cluster::{ApiTimeouts, bootstrap, client, jws, markcp, token, uploadconfig};
+use kubeadm_cluster::{ApiTimeouts, bootstrap, client, discovery, jws, markcp, token, uploadconfig};
 use kubeadm_testbed::controlplane::{
     CONFIG_PATH, init_config_with, upstream_kubeadm, upstream_offline_phases, wait_readyz,
 };
@@ -234,6 +235,14 @@ fn live(bed: &Bed) -> Result<()> {
     ensure!(jws::compute_detached_signature(signed, "abcdef", "0123456789abcdef") == sig);
     ensure!(!jws::detached_token_is_valid(&sig, signed, "abcdef", "0123456789abcdeX"));
 
+    // --- join discovery against the live API server (token with pin, file), and its failures.
+    join_discovery(&rt, n1)?;
+
+    // --- the node's TLS bootstrap done by kubeadm-cluster: a CSR with bootstrap token A, approved
+    // by the csrapprover and signed by the csrsigning controller; then kubelet.conf as the kubelet
+    // writes it authenticates as the node.
+    tls_bootstrap(bed, n1, &rt, &t)?;
+
     // --- upload-config/kubeadm (+ the kubelet-config hook)
     let mut console = Vec::new();
     rt.block_on(uploadconfig::upload_configuration(&client, &bundle.cluster, &t, &mut console))?;
@@ -401,6 +410,165 @@ fn live(bed: &Bed) -> Result<()> {
     drop(client);
     rt.shutdown_timeout(Duration::from_secs(5));
     Ok(())
+}
+
+fn tls_bootstrap(bed: &Bed, n1: &Node, rt: &tokio::runtime::Runtime, t: &ApiTimeouts) -> Result<()> {
+    use k8s_openapi::api::authentication::v1::SelfSubjectReview;
+    use kubeadm_cluster::tlsbootstrap;
+    use kubeadm_manifests::{kubeconfig, kubeletpki};
+
+    const WORKER: &str = "live-worker";
+    let ca_pem = std::fs::read(n1.host_path("/etc/kubernetes/pki/ca.crt"))?;
+    let server = format!("https://{}:6443", n1.ip());
+    let bootstrap =
+        kubeconfig::create_with_token(&server, "kubernetes", "tls-bootstrap-token-user", &ca_pem, TOKEN_A);
+    let bc = rt.block_on(client::client_from_kubeconfig(&bootstrap, "bootstrap-kubelet.conf", t))?;
+    let mut progress = Vec::new();
+    let got = rt.block_on(tlsbootstrap::request_node_client_certificate(
+        &bc,
+        WORKER,
+        Duration::from_secs(120),
+        &mut progress,
+    ))?;
+    let progress = String::from_utf8(progress)?;
+    eprintln!("{progress}");
+    ensure!(progress.contains("[kubelet-start] Received the client certificate for"), "{progress}");
+    let csr = get_json(bed, n1, &["csr", &got.csr_name])?;
+    ensure!(csr["spec"]["username"] == "system:bootstrap:abcdef", "{}", csr["spec"]);
+    ensure!(csr["spec"]["signerName"] == tlsbootstrap::KUBELET_CLIENT_SIGNER_NAME);
+    ensure!(csr["spec"]["usages"] == serde_json::json!(["digital signature", "client auth"]));
+    let conds = csr["status"]["conditions"].as_array().cloned().unwrap_or_default();
+    ensure!(conds.iter().any(|c| c["type"] == "Approved" && c["reason"] == "AutoApproved"), "{conds:?}");
+    let ca = kubeadm_pki::Certificate::all_from_pem(&ca_pem)?.remove(0);
+    let leaf = kubeadm_pki::Certificate::all_from_pem(got.cert_pem.as_bytes())?.remove(0);
+    leaf.verify_chain(&[], &ca, time::OffsetDateTime::now_utc()).map_err(|e| anyhow!(e))?;
+    ensure!(leaf.organization() == ["system:nodes".to_string()], "{:?}", leaf.organization());
+
+    // A second request with the same key finds the same CSR and reuses its certificate.
+    let key = kubeadm_pki::PrivateKey::from_pem(got.key_pem.as_bytes())?.ok_or_else(|| anyhow!("no key"))?;
+    let mut progress = Vec::new();
+    let again = rt.block_on(tlsbootstrap::request_node_client_certificate_with_key(
+        &bc,
+        WORKER,
+        &key,
+        Duration::from_secs(30),
+        &mut progress,
+    ))?;
+    ensure!(again.csr_name == got.csr_name && again.cert_pem == got.cert_pem);
+    ensure!(String::from_utf8(progress)?.contains("Reusing the existing CertificateSigningRequest"));
+
+    // The kubelet's files (in a scratch PKI dir) and a client from its kubelet.conf.
+    let dir = tempfile_dir()?;
+    let pki = dir.join("pki");
+    let files = kubeletpki::kubelet_client_files(
+        &pki.display().to_string(),
+        &dir.join("kubelet.conf").display().to_string(),
+        &bootstrap,
+        got.cert_pem.as_bytes(),
+        got.key_pem.as_bytes(),
+        time::OffsetDateTime::now_utc(),
+    )?;
+    std::fs::create_dir_all(&pki)?;
+    std::fs::write(&files.pair.path, &files.pair.data)?;
+    std::os::unix::fs::symlink(&files.current.target, &files.current.path)?;
+    std::fs::write(&files.kubeconfig.path, &files.kubeconfig.data)?;
+    let kc = rt.block_on(client::client_from_file(&files.kubeconfig.path, None, t))?;
+    let api: kube::Api<SelfSubjectReview> = kube::Api::all(kc);
+    let review = rt.block_on(api.create(&kube::api::PostParams::default(), &SelfSubjectReview::default()))?;
+    let user = review.status.and_then(|s| s.user_info).unwrap_or_default();
+    ensure!(user.username.as_deref() == Some("system:node:live-worker"), "{user:?}");
+    ensure!(user.groups.unwrap_or_default().iter().any(|g| g == "system:nodes"));
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+/// A fresh scratch directory (no tempfile dev-dependency here).
+fn tempfile_dir() -> Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("kubeadm-rs-tlsbootstrap-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// `kubeadm join` discovery against node 1: token discovery with the CA pin gives the TLS-bootstrap
+/// kubeconfig (server, CA, token user); a non-signing token, a wrong pin and file discovery too.
+fn join_discovery(rt: &tokio::runtime::Runtime, n1: &Node) -> Result<()> {
+    use discovery::{DiscoveryInput, DiscoveryTimeouts, TokenDiscovery};
+    let ca_pem = std::fs::read(n1.host_path("/etc/kubernetes/pki/ca.crt"))?;
+    let ca = kubeadm_pki::Certificate::all_from_pem(&ca_pem)?;
+    let pin = ca[0].public_key_pin();
+    let endpoint = format!("{}:6443", n1.ip());
+    let server = format!("https://{endpoint}");
+    let timeouts = DiscoveryTimeouts {
+        discovery: Duration::from_secs(20),
+        retry_interval: Duration::from_secs(1),
+        ..Default::default()
+    };
+    let token_input = |token: &str, pins: Vec<String>| DiscoveryInput {
+        token: Some(TokenDiscovery {
+            api_server_endpoint: endpoint.clone(),
+            token: token.into(),
+            ca_cert_hashes: pins,
+            unsafe_skip_ca_verification: false,
+        }),
+        file: None,
+        tls_bootstrap_token: token.into(),
+        timeouts,
+    };
+    let want = kubeadm_manifests::kubeconfig::create_with_token(
+        &server,
+        "kubernetes",
+        discovery::TOKEN_USER,
+        &ca_pem,
+        TOKEN_A,
+    );
+    let got =
+        rt.block_on(discovery::discover(&token_input(TOKEN_A, vec![pin.clone()]), &discovery::NoLog))?;
+    ensure!(got == want, "token discovery: {got:?}");
+
+    // bbbbbb is not a signing token: never signed, the last error says so.
+    let quick = DiscoveryTimeouts { discovery: Duration::from_secs(3), ..timeouts };
+    let input = DiscoveryInput { timeouts: quick, ..token_input(TOKEN_B, vec![pin.clone()]) };
+    let e =
+        rt.block_on(discovery::discover(&input, &discovery::NoLog)).err().context("token B discovered")?;
+    let msg = format!("{:#}", anyhow::Error::from(e));
+    ensure!(
+        msg == "couldn't validate the identity of the API Server: could not find a JWS signature in the cluster-info ConfigMap for token ID \"bbbbbb\"",
+        "{msg}"
+    );
+
+    // A pin of another CA: the error lists the cluster CA's pin.
+    let other = kubeadm_pki::new_certificate_authority(
+        &kubeadm_pki::CertConfig { common_name: "other".into(), ..Default::default() },
+        kubeadm_pki::KeyAlgorithm::EcdsaP256,
+    )?;
+    let input = token_input(TOKEN_A, vec![other.cert.public_key_pin()]);
+    let e =
+        rt.block_on(discovery::discover(&input, &discovery::NoLog)).err().context("wrong pin accepted")?;
+    let msg = format!("{:#}", anyhow::Error::from(e));
+    ensure!(msg.ends_with(&format!("none of the public keys \"{pin}\" are pinned")), "{msg}");
+
+    // File discovery with the cluster-info kubeconfig (no credentials) and the TLS bootstrap token.
+    let dir = tempdir_for("discovery")?;
+    let file = dir.join("discovery.conf");
+    let info = kubeadm_manifests::kubeconfig::create_basic(&server, "kubernetes", "admin", &ca_pem);
+    std::fs::write(&file, bootstrap::cluster_info_kubeconfig(&info)?)?;
+    let input = DiscoveryInput {
+        token: None,
+        file: Some(file.display().to_string()),
+        tls_bootstrap_token: TOKEN_A.into(),
+        timeouts,
+    };
+    let got = rt.block_on(discovery::discover(&input, &discovery::NoLog))?;
+    ensure!(got == want, "file discovery: {got:?}");
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+fn tempdir_for(name: &str) -> Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("kubeadm-rs-live-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
 }
 
 fn sha256_hex(s: &str) -> String {

@@ -13,6 +13,10 @@
 //! kubeconfigs and static Pod manifests, 0644 kubelet files) whatever the umask: with the usual 022
 //! umask the result is identical.
 //!
+//! Symbolic links ([`OutSymlink`], e.g. the kubelet's `kubelet-client-current.pem`) are replaced
+//! the same way: a temporary link next to the target, `rename(2)` over it, `fsync` of the
+//! directory ([`symlink_atomic_at`], [`FileWriter::symlink`]).
+//!
 //! # Batches
 //!
 //! [`write_all`] (and [`RealWriter`]'s [`FileWriter::write_all`], built on [`write_all_at`]) spends
@@ -62,7 +66,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use kubeadm_api::files::OutFile;
+use kubeadm_api::files::{OutFile, OutSymlink};
 
 /// Environment variable that overrides the dry-run directory of `kubeadm init`.
 pub const ENV_INIT_DRYRUN_DIR: &str = "KUBEADM_INIT_DRYRUN_DIR";
@@ -81,6 +85,21 @@ pub enum FsError {
         path: PathBuf,
         /// Why it is rejected.
         reason: &'static str,
+    },
+    /// A symbolic link would replace something that is not a symbolic link (client-go's
+    /// certificate store refuses that as well).
+    #[error("expected {path:?} to be a symlink but it is a file")]
+    NotASymlink {
+        /// The path of the link.
+        path: PathBuf,
+    },
+    /// A symbolic link would point to a file that does not exist.
+    #[error("file {target:?} does not exist so {link:?} can not point to it")]
+    MissingLinkTarget {
+        /// The path of the link.
+        link: PathBuf,
+        /// The missing file.
+        target: PathBuf,
     },
     /// A filesystem operation failed.
     #[error("failed to {op} {path:?}: {source}")]
@@ -243,6 +262,50 @@ pub fn write_atomic_at(target: &Path, data: &[u8], mode: u32, dir_mode: u32) -> 
     sync_dir(dir)
 }
 
+/// Points the symbolic link `link` at `target` atomically, like client-go's certificate store
+/// updates `kubelet-client-current.pem`: missing parent directories are created with `dir_mode`,
+/// a temporary link is created next to `link` and renamed over it, then the directory is
+/// `fsync`ed. Readers see the old link or the new one, never none. `target` is stored as given
+/// and must exist (checked relative to `link`'s directory when relative). An existing `link` that
+/// is not a symbolic link is an error and stays untouched.
+pub fn symlink_atomic_at(link: &Path, target: &Path, dir_mode: u32) -> Result<(), FsError> {
+    let file_name =
+        link.file_name().ok_or(FsError::InvalidPath { path: link.to_path_buf(), reason: "no file name" })?;
+    let dir = parent_dir(link);
+    create_dir_all(dir, dir_mode)?;
+    match fs::symlink_metadata(link) {
+        Ok(meta) if !meta.file_type().is_symlink() => {
+            return Err(FsError::NotASymlink { path: link.to_path_buf() });
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(FsError::io("stat", link, e)),
+    }
+    let resolved = dir.join(target);
+    match fs::metadata(&resolved) {
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(FsError::MissingLinkTarget { link: link.to_path_buf(), target: resolved });
+        }
+        Err(e) => return Err(FsError::io("stat", resolved, e)),
+    }
+    let mut attempt = 0;
+    let tmp_path = loop {
+        let tmp_path = dir.join(temp_name(file_name));
+        match std::os::unix::fs::symlink(target, &tmp_path) {
+            Ok(()) => break tmp_path,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 16 => attempt += 1,
+            Err(e) => return Err(FsError::io("create temporary symlink", tmp_path, e)),
+        }
+    };
+    if let Err(e) = fs::rename(&tmp_path, link) {
+        // Best effort: the temporary link must not stay behind.
+        let _ = fs::remove_file(&tmp_path);
+        return Err(FsError::io("rename temporary symlink over", link, e));
+    }
+    sync_dir(dir)
+}
+
 /// One file of a batch for [`write_all_at`].
 #[derive(Clone, Copy, Debug)]
 pub struct BatchFile<'a> {
@@ -400,6 +463,12 @@ pub fn write_all(files: &[OutFile]) -> Result<(), FsError> {
     RealWriter::host().write_all(files).map(|_| ())
 }
 
+/// Creates or replaces a symbolic link on this host atomically (see [`symlink_atomic_at`]), with
+/// the parent-directory modes of [`DirModePolicy::default`]. Write the file it points to first.
+pub fn write_symlink(link: &OutSymlink) -> Result<(), FsError> {
+    RealWriter::host().symlink(link).map(|_| ())
+}
+
 /// Where a file went.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Written {
@@ -425,6 +494,10 @@ pub trait FileWriter: Send + Sync {
     fn write_all(&self, files: &[OutFile]) -> Result<Vec<Written>, FsError> {
         files.iter().map(|f| self.write(f)).collect()
     }
+
+    /// Creates or replaces a symbolic link atomically (see [`symlink_atomic_at`]). Write the file
+    /// it points to first. The result counts as secret (reading the link reads its target).
+    fn symlink(&self, link: &OutSymlink) -> Result<Written, FsError>;
 
     /// True for the dry-run writer.
     fn is_dry_run(&self) -> bool;
@@ -513,6 +586,17 @@ impl FileWriter for RealWriter {
             .collect();
         write_all_at(&batch)?;
         Ok(written)
+    }
+
+    /// The link goes below the root; an absolute target is moved below the root as well, so that
+    /// the link resolves inside a test root (with root `/` both are unchanged).
+    fn symlink(&self, link: &OutSymlink) -> Result<Written, FsError> {
+        let real = self.real_path(&link.path)?;
+        let target =
+            if link.target.is_absolute() { rooted(&self.root, &link.target) } else { link.target.clone() };
+        symlink_atomic_at(&real, &target, self.dir_modes.mode_for(&link.path))?;
+        // Secret: the target's contents may be (the link's target here is a private key).
+        Ok(Written { node_path: link.path.clone(), real_path: real, secret: true })
     }
 
     fn is_dry_run(&self) -> bool {
@@ -643,6 +727,22 @@ impl FileWriter for DryRunWriter {
         Ok(w)
     }
 
+    /// The link goes into the dry-run directory and points to where the dry run put an absolute
+    /// target (e.g. the flat dry-run copy of `/var/lib/kubelet/pki/kubelet-client-<time>.pem`).
+    fn symlink(&self, link: &OutSymlink) -> Result<Written, FsError> {
+        let real = self.real_path(&link.path)?;
+        let target =
+            if link.target.is_absolute() { self.real_path(&link.target)? } else { link.target.clone() };
+        symlink_atomic_at(&real, &target, 0o700)?;
+        // Secret: printing "the link's contents" would print its target (a private key, here).
+        let w = Written { node_path: link.path.clone(), real_path: real, secret: true };
+        match self.written.lock() {
+            Ok(mut list) => list.push(w.clone()),
+            Err(poisoned) => poisoned.into_inner().push(w.clone()),
+        }
+        Ok(w)
+    }
+
     fn is_dry_run(&self) -> bool {
         true
     }
@@ -735,6 +835,68 @@ mod tests {
         let err = write_atomic_at(&ro.join("f"), b"x", 0o600, 0o755).unwrap_err();
         assert!(err.to_string().contains("ro"), "{err}");
         assert!(leftovers(&ro).is_empty());
+    }
+
+    #[test]
+    fn symlink_is_created_and_replaced_atomically() {
+        let root = tempfile::tempdir().unwrap();
+        let w = RealWriter::with_root(root.path());
+        let a = OutFile::secret("/var/lib/kubelet/pki/kubelet-client-a.pem", b"A".to_vec(), 0o600);
+        let b = OutFile::secret("/var/lib/kubelet/pki/kubelet-client-b.pem", b"B".to_vec(), 0o600);
+        w.write_all(&[a.clone(), b.clone()]).unwrap();
+        let link = OutSymlink::new("/var/lib/kubelet/pki/kubelet-client-current.pem", &a.path);
+        let written = w.symlink(&link).unwrap();
+        assert!(written.secret);
+        let real = root.path().join("var/lib/kubelet/pki/kubelet-client-current.pem");
+        assert_eq!(written.real_path, real);
+        assert_eq!(
+            fs::read_link(&real).unwrap(),
+            root.path().join("var/lib/kubelet/pki/kubelet-client-a.pem")
+        );
+        assert_eq!(fs::read(&real).unwrap(), b"A");
+        // Replacing points it elsewhere, no temporary link stays.
+        w.symlink(&OutSymlink::new(&link.path, &b.path)).unwrap();
+        assert_eq!(fs::read(&real).unwrap(), b"B");
+        assert!(leftovers(&root.path().join("var/lib/kubelet/pki")).is_empty());
+        // With root "/" the stored target is the node path itself.
+        let dir = root.path().join("plain");
+        fs::create_dir(&dir).unwrap();
+        fs::write(dir.join("t"), b"t").unwrap();
+        symlink_atomic_at(&dir.join("l"), &dir.join("t"), 0o755).unwrap();
+        assert_eq!(fs::read_link(dir.join("l")).unwrap(), dir.join("t"));
+    }
+
+    #[test]
+    fn symlink_refuses_files_and_missing_targets() {
+        let root = tempfile::tempdir().unwrap();
+        let link = root.path().join("current.pem");
+        fs::write(&link, b"a regular file").unwrap();
+        fs::write(root.path().join("t.pem"), b"t").unwrap();
+        let e = symlink_atomic_at(&link, Path::new("t.pem"), 0o755).unwrap_err();
+        assert!(matches!(e, FsError::NotASymlink { .. }), "{e}");
+        assert_eq!(fs::read(&link).unwrap(), b"a regular file");
+        let e = symlink_atomic_at(&root.path().join("l2"), Path::new("missing.pem"), 0o755).unwrap_err();
+        assert!(matches!(e, FsError::MissingLinkTarget { .. }), "{e}");
+        assert!(fs::symlink_metadata(root.path().join("l2")).is_err());
+        // A relative target is stored as given.
+        symlink_atomic_at(&root.path().join("l3"), Path::new("t.pem"), 0o755).unwrap();
+        assert_eq!(fs::read_link(root.path().join("l3")).unwrap(), Path::new("t.pem"));
+        assert!(leftovers(root.path()).is_empty());
+    }
+
+    #[test]
+    fn dry_run_symlink_points_into_the_dry_run_dir_and_is_not_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = DryRunWriter::new(dir.path(), "/etc/kubernetes/pki");
+        let pem = OutFile::secret("/var/lib/kubelet/pki/kubelet-client-x.pem", b"KEY".to_vec(), 0o600);
+        let real_pem = w.write(&pem).unwrap().real_path;
+        let link = OutSymlink::new("/var/lib/kubelet/pki/kubelet-client-current.pem", &pem.path);
+        let real = w.symlink(&link).unwrap().real_path;
+        assert_eq!(fs::read_link(&real).unwrap(), real_pem);
+        let mut out = Vec::new();
+        w.print_files(&[link.path.as_path()], &mut out).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.contains("contents not shown") && !out.contains("KEY"), "{out}");
     }
 
     #[test]

@@ -10,5 +10,7 @@ pub mod hostenv;
 pub mod hostfacts;
 pub mod preflight;
 
-pub use fs::{DryRunDir, DryRunWriter, FileWriter, FsError, RealWriter, write_all, write_atomic};
+pub use fs::{
+    DryRunDir, DryRunWriter, FileWriter, FsError, RealWriter, write_all, write_atomic, write_symlink,
+};
 pub use hostenv::{HostEnv, RealHost};

@@ -98,6 +98,9 @@ pub enum KubeconfigError {
         /// Number of CA certificates in the file.
         count: usize,
     },
+    /// The bootstrap kubeconfig lacks its current context or that context's cluster.
+    #[error("invalid bootstrap kubeconfig: {0}")]
+    InvalidBootstrap(String),
     /// Serialization failure (should not happen).
     #[error("failure while serializing kubeconfig: {0}")]
     Serialize(#[from] serde_json::Error),
@@ -459,6 +462,75 @@ pub fn create_with_token(server: &str, cluster_name: &str, user: &str, ca_pem: &
     c
 }
 
+/// Cluster entry name of the kubeconfig the kubelet writes after its TLS bootstrap.
+pub const KUBELET_BOOTSTRAPPED_CLUSTER: &str = "default-cluster";
+/// User entry name of the kubeconfig the kubelet writes after its TLS bootstrap.
+pub const KUBELET_BOOTSTRAPPED_USER: &str = "default-auth";
+/// Context name of the kubeconfig the kubelet writes after its TLS bootstrap.
+pub const KUBELET_BOOTSTRAPPED_CONTEXT: &str = "default-context";
+
+/// The kubeconfig the kubelet writes after its TLS bootstrap (`writeKubeconfigFromBootstrapping`
+/// in `pkg/kubelet/certificate/bootstrap`): cluster `default-cluster` with the bootstrap
+/// kubeconfig's server, `insecure-skip-tls-verify` and CA (its file if it names one, else its
+/// embedded data), user `default-auth` whose client certificate and key are both `pem_path` (the
+/// certificate store's `kubelet-client-current.pem`), and the current context `default-context`
+/// with namespace `default`. Nothing else of the bootstrap kubeconfig (token, TLS server name,
+/// proxy) is carried over, as with the kubelet.
+pub fn kubelet_conf_from_bootstrap(bootstrap: &Config, pem_path: &str) -> Result<Config, KubeconfigError> {
+    let invalid = |what: String| KubeconfigError::InvalidBootstrap(what);
+    let context = bootstrap
+        .context(&bootstrap.current_context)
+        .ok_or_else(|| invalid(format!("context {:?} not found", bootstrap.current_context)))?;
+    let cluster = bootstrap
+        .cluster(&context.cluster)
+        .ok_or_else(|| invalid(format!("cluster {:?} not found", context.cluster)))?;
+    let (ca_file, ca_data) = if cluster.certificate_authority.is_empty() {
+        (String::new(), cluster.certificate_authority_data.clone())
+    } else {
+        (cluster.certificate_authority.clone(), None)
+    };
+    let mut config = kubelet_conf(&cluster.server, ca_data.as_deref().unwrap_or_default(), pem_path);
+    if let Some(c) = config.clusters.first_mut() {
+        c.cluster.certificate_authority = ca_file;
+        c.cluster.insecure_skip_tls_verify = cluster.insecure_skip_tls_verify;
+    }
+    Ok(config)
+}
+
+/// [`kubelet_conf_from_bootstrap`] from its parts: the API server URL, the CA PEM to embed and
+/// the path of the kubelet's current client certificate+key file.
+pub fn kubelet_conf(server: &str, ca_pem: &[u8], pem_path: &str) -> Config {
+    Config {
+        clusters: vec![NamedCluster {
+            name: KUBELET_BOOTSTRAPPED_CLUSTER.into(),
+            cluster: Cluster {
+                server: server.into(),
+                certificate_authority_data: (!ca_pem.is_empty()).then(|| ca_pem.to_vec()),
+                ..Default::default()
+            },
+        }],
+        users: vec![NamedAuthInfo {
+            name: KUBELET_BOOTSTRAPPED_USER.into(),
+            user: AuthInfo {
+                client_certificate: pem_path.into(),
+                client_key: pem_path.into(),
+                ..Default::default()
+            },
+        }],
+        contexts: vec![NamedContext {
+            name: KUBELET_BOOTSTRAPPED_CONTEXT.into(),
+            context: Context {
+                cluster: KUBELET_BOOTSTRAPPED_CLUSTER.into(),
+                auth_info: KUBELET_BOOTSTRAPPED_USER.into(),
+                namespace: "default".into(),
+                ..Default::default()
+            },
+        }],
+        current_context: KUBELET_BOOTSTRAPPED_CONTEXT.into(),
+        ..Default::default()
+    }
+}
+
 fn format_url(host: &str, port: &str) -> String {
     format!("https://{}", crate::staticpod::join_host_port(host, port))
 }
@@ -789,6 +861,55 @@ mod tests {
         assert!(w.is_some());
         assert!(control_plane_endpoint_url("cp.example.com:0", &e).is_err());
         assert!(control_plane_endpoint_url("Bad_Host", &e).is_err());
+    }
+
+    #[test]
+    fn kubelet_conf_as_the_kubelet_writes_it() {
+        let bootstrap = create_with_token(
+            "https://10.0.0.1:6443",
+            "kubernetes",
+            "tls-bootstrap-token-user",
+            b"CA",
+            "abcdef.0123456789abcdef",
+        );
+        let pem = "/var/lib/kubelet/pki/kubelet-client-current.pem";
+        let c = kubelet_conf_from_bootstrap(&bootstrap, pem).unwrap();
+        assert_eq!(c, kubelet_conf("https://10.0.0.1:6443", b"CA", pem));
+        assert_eq!(
+            c.to_yaml().unwrap(),
+            "apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority-data: Q0E=
+    server: https://10.0.0.1:6443
+  name: default-cluster
+contexts:
+- context:
+    cluster: default-cluster
+    namespace: default
+    user: default-auth
+  name: default-context
+current-context: default-context
+kind: Config
+users:
+- name: default-auth
+  user:
+    client-certificate: /var/lib/kubelet/pki/kubelet-client-current.pem
+    client-key: /var/lib/kubelet/pki/kubelet-client-current.pem
+"
+        );
+        assert!(has_authentication_credentials(&c));
+        // A CA file wins over embedded data; insecure-skip-tls-verify is carried over.
+        let mut b2 = bootstrap.clone();
+        b2.clusters[0].cluster.certificate_authority = "/etc/kubernetes/pki/ca.crt".into();
+        b2.clusters[0].cluster.insecure_skip_tls_verify = true;
+        let c2 = kubelet_conf_from_bootstrap(&b2, pem).unwrap();
+        let cl = c2.cluster(KUBELET_BOOTSTRAPPED_CLUSTER).unwrap();
+        assert_eq!(cl.certificate_authority, "/etc/kubernetes/pki/ca.crt");
+        assert!(cl.certificate_authority_data.is_none() && cl.insecure_skip_tls_verify);
+        let mut b3 = bootstrap;
+        b3.current_context = "nope".into();
+        assert!(kubelet_conf_from_bootstrap(&b3, pem).is_err());
     }
 
     #[test]

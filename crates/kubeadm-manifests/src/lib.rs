@@ -14,6 +14,8 @@
 //! * [`componentconfigs`]: KubeletConfiguration / KubeProxyConfiguration, the component-config
 //!   hash, the kubelet ConfigMap, `config print --component-configs`.
 //! * [`kubelet`]: the node-local files of `kubelet-start`.
+//! * [`kubeletpki`]: the kubelet's client certificate store and `kubelet.conf` after a TLS
+//!   bootstrap.
 //! * [`addons`]: CoreDNS and kube-proxy objects.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -25,6 +27,7 @@ pub mod goyaml;
 pub mod images;
 pub mod kubeconfig;
 pub mod kubelet;
+pub mod kubeletpki;
 pub mod patches;
 pub mod paths;
 pub mod staticpod;

@@ -507,7 +507,7 @@ fn directory_string(s: &str) -> Vec<u8> {
 
 /// `pkix.Name{CommonName, Organization}.ToRDNSequence()` marshalled: one RDN holding all O values
 /// (a DER SET, sorted), then one RDN with the CN.
-fn encode_subject(common_name: &str, organization: &[String]) -> Vec<u8> {
+pub(crate) fn encode_subject(common_name: &str, organization: &[String]) -> Vec<u8> {
     let mut rdns = Vec::new();
     if !organization.is_empty() {
         let mut atvs: Vec<Vec<u8>> =

@@ -290,31 +290,101 @@ impl PrivateKey {
         }
     }
 
-    /// The DER AlgorithmIdentifier Go's `x509.CreateCertificate` picks for this signer:
+    /// The signature algorithm Go's `x509.CreateCertificate` picks for this signer:
     /// SHA256WithRSA (PKCS#1 v1.5) for RSA, ECDSAWithSHA256 for P-256, ECDSAWithSHA384 for P-384.
-    pub(crate) fn signature_algorithm_der(&self) -> Vec<u8> {
+    fn default_signature_algorithm(&self) -> SignatureAlgorithm {
         match &self.inner {
-            KeyInner::Rsa(_) => der::seq(&[&der::oid(OID_SHA256_WITH_RSA), &der::null()]),
-            KeyInner::Ec { curve: Curve::P256, .. } => der::seq(&[&der::oid(OID_ECDSA_SHA256)]),
-            KeyInner::Ec { curve: Curve::P384, .. } => der::seq(&[&der::oid(OID_ECDSA_SHA384)]),
+            KeyInner::Rsa(_) => SignatureAlgorithm::Sha256WithRsa,
+            KeyInner::Ec { curve: Curve::P256, .. } => SignatureAlgorithm::EcdsaWithSha256,
+            KeyInner::Ec { curve: Curve::P384, .. } => SignatureAlgorithm::EcdsaWithSha384,
         }
     }
 
-    /// Signs `msg`; see [`PrivateKey::signature_algorithm_der`] for the algorithm.
+    /// The signature algorithm client-go's `certutil.MakeCSR` picks (`sigType`): for RSA by key
+    /// size (SHA512WithRSA from 4096 bits, SHA384WithRSA from 3072, else SHA256WithRSA), for ECDSA
+    /// Go's default of the curve.
+    pub(crate) fn csr_signature_algorithm(&self) -> SignatureAlgorithm {
+        match &self.inner {
+            KeyInner::Rsa(k) => match k.public_modulus_len() * 8 {
+                bits if bits >= 4096 => SignatureAlgorithm::Sha512WithRsa,
+                bits if bits >= 3072 => SignatureAlgorithm::Sha384WithRsa,
+                _ => SignatureAlgorithm::Sha256WithRsa,
+            },
+            KeyInner::Ec { .. } => self.default_signature_algorithm(),
+        }
+    }
+
+    /// The DER AlgorithmIdentifier of [`PrivateKey::sign`].
+    pub(crate) fn signature_algorithm_der(&self) -> Vec<u8> {
+        self.default_signature_algorithm().der()
+    }
+
+    /// Signs `msg` with Go's default algorithm for this key; returns the DER AlgorithmIdentifier
+    /// and the signature.
     pub(crate) fn sign(&self, msg: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
+        self.sign_with(self.default_signature_algorithm(), msg)
+    }
+
+    /// Signs `msg` with `alg`, which must fit the key (RSA algorithms for RSA keys, the curve's
+    /// ECDSA algorithm for EC keys); returns the DER AlgorithmIdentifier and the signature.
+    pub(crate) fn sign_with(&self, alg: SignatureAlgorithm, msg: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
         let rng = SystemRandom::new();
         let fail =
             || PkiError::Crypto("x509: signature over certificate returned by signer is invalid".to_string());
         match &self.inner {
             KeyInner::Rsa(k) => {
+                let padding: &'static dyn signature::RsaEncoding = match alg {
+                    SignatureAlgorithm::Sha256WithRsa => &signature::RSA_PKCS1_SHA256,
+                    SignatureAlgorithm::Sha384WithRsa => &signature::RSA_PKCS1_SHA384,
+                    SignatureAlgorithm::Sha512WithRsa => &signature::RSA_PKCS1_SHA512,
+                    _ => {
+                        return Err(PkiError::Crypto(format!(
+                            "x509: cannot sign with {alg:?} using an RSA key"
+                        )));
+                    }
+                };
                 let mut sig = vec![0u8; k.public_modulus_len()];
-                k.sign(&signature::RSA_PKCS1_SHA256, &rng, msg, &mut sig).map_err(|_| fail())?;
-                Ok((self.signature_algorithm_der(), sig))
+                k.sign(padding, &rng, msg, &mut sig).map_err(|_| fail())?;
+                Ok((alg.der(), sig))
             }
             KeyInner::Ec { pair, .. } => {
+                if alg != self.default_signature_algorithm() {
+                    return Err(PkiError::Crypto(format!(
+                        "x509: cannot sign with {alg:?} using an {} key",
+                        self.describe()
+                    )));
+                }
                 let sig = pair.sign(&rng, msg).map_err(|_| fail())?;
-                Ok((self.signature_algorithm_der(), sig.as_ref().to_vec()))
+                Ok((alg.der(), sig.as_ref().to_vec()))
             }
+        }
+    }
+}
+
+/// The signature algorithms kubeadm-pki signs with (a subset of Go's `x509.SignatureAlgorithm`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SignatureAlgorithm {
+    /// PKCS#1 v1.5 with SHA-256.
+    Sha256WithRsa,
+    /// PKCS#1 v1.5 with SHA-384.
+    Sha384WithRsa,
+    /// PKCS#1 v1.5 with SHA-512.
+    Sha512WithRsa,
+    /// ECDSA with SHA-256 (P-256 keys).
+    EcdsaWithSha256,
+    /// ECDSA with SHA-384 (P-384 keys).
+    EcdsaWithSha384,
+}
+
+impl SignatureAlgorithm {
+    /// The DER AlgorithmIdentifier as Go writes it (NULL parameters for RSA, none for ECDSA).
+    pub(crate) fn der(self) -> Vec<u8> {
+        match self {
+            SignatureAlgorithm::Sha256WithRsa => der::seq(&[&der::oid(OID_SHA256_WITH_RSA), &der::null()]),
+            SignatureAlgorithm::Sha384WithRsa => der::seq(&[&der::oid(OID_SHA384_WITH_RSA), &der::null()]),
+            SignatureAlgorithm::Sha512WithRsa => der::seq(&[&der::oid(OID_SHA512_WITH_RSA), &der::null()]),
+            SignatureAlgorithm::EcdsaWithSha256 => der::seq(&[&der::oid(OID_ECDSA_SHA256)]),
+            SignatureAlgorithm::EcdsaWithSha384 => der::seq(&[&der::oid(OID_ECDSA_SHA384)]),
         }
     }
 }

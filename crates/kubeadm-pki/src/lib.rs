@@ -5,6 +5,8 @@
 //!
 //! * [`keys`]: RSA-2048/3072/4096 and ECDSA P-256/P-384 keys, PEM as kubeadm writes them.
 //! * [`cert`]: certificates with Go's exact X.509 layout; parsing, chain and hostname checks.
+//! * [`csr`]: PKCS#10 certificate requests as `certutil.MakeCSR` creates them (the kubelet's TLS
+//!   bootstrap), parsing and signature checks.
 //! * [`certs`]: the certificate table, SAN builders, the `init phase certs ...` phases (parallel key
 //!   generation for `all`), join's `CreatePKIAssets`, external CA detection.
 //!
@@ -12,6 +14,7 @@
 
 pub mod cert;
 pub mod certs;
+pub mod csr;
 mod der;
 pub mod error;
 pub mod keys;
@@ -27,6 +30,7 @@ pub use certs::{
     create_pki_assets, default_cert_list, shared_certificate_exists, using_external_ca,
     using_external_etcd_ca, using_external_front_proxy_ca,
 };
+pub use csr::{CertificateRequest, new_csr_der, new_csr_pem};
 pub use error::{PkiError, Result};
 pub use keys::{KeyAlgorithm, PrivateKey, PublicKey};
 

@@ -7,7 +7,7 @@
 //! client is bound to the runtime it was created on). With `--dry-run` these phases are not
 //! implemented yet (upstream uses a dry-run client that prints the API calls).
 
-use std::io::{Read as _, Write as _};
+
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -88,18 +88,6 @@ fn go_duration(d: Duration) -> String {
     kubeadm_api::duration::Duration::from_std(d).to_string()
 }
 
-fn systemd_pid1() -> bool {
-    Path::new("/run/systemd/system").is_dir()
-}
-
-fn systemctl(args: &[&str]) -> anyhow::Result<()> {
-    let o = std::process::Command::new("systemctl").args(args).output().context("failed to run systemctl")?;
-    if !o.status.success() {
-        anyhow::bail!("{}", String::from_utf8_lossy(&o.stderr).trim());
-    }
-    Ok(())
-}
-
 // ---------------------------------------------------------------------------------------------
 // kubelet-start
 
@@ -112,23 +100,13 @@ fn kubelet_component(d: &InitData) -> anyhow::Result<kubeadm_manifests::componen
 pub fn kubelet_start(d: &mut InitData) -> Result<(), PhaseError> {
     dry_run_check(d, "kubelet-start")?;
     let out = d.out;
-    let systemd = systemd_pid1();
-    out.v(1, "Stopping the kubelet");
-    if systemd {
-        if let Err(e) = systemctl(&["stop", "kubelet"]) {
-            out.warn(format!(
-                "[kubelet-start] WARNING: unable to stop the kubelet service momentarily: [{e}]"
-            ));
-        }
-    } else {
-        out.line("[kubelet-start] No supported init system detected, won't make sure the kubelet not running for a short period of time while setting up configuration for it.");
-    }
+    crate::kubeletsvc::try_stop(&out);
     let kubelet = kubelet_component(d)?;
     let hostname = {
         use kubeadm_host::HostEnv as _;
         kubeadm_host::RealHost.hostname().map(|h| h.trim().to_lowercase()).unwrap_or_default()
     };
-    let resolved = systemd
+    let resolved = crate::kubeletsvc::systemd_is_init()
         && std::process::Command::new("systemctl")
             .args(["is-active", "--quiet", "systemd-resolved"])
             .status()
@@ -162,22 +140,15 @@ pub fn kubelet_start(d: &mut InitData) -> Result<(), PhaseError> {
         })?;
     }
     out.line("[kubelet-start] Starting the kubelet");
-    if systemd {
-        let r = systemctl(&["daemon-reload"]).and_then(|()| systemctl(&["restart", "kubelet"]));
-        if let Err(e) = r {
-            out.warn(format!("[kubelet-start] WARNING: unable to start the kubelet service: [{e}]"));
-            out.line("[kubelet-start] Please ensure kubelet is reloaded and running manually.");
-        }
-    } else {
-        out.line("[kubelet-start] No supported init system detected, won't make sure the kubelet is running properly.");
-    }
+    crate::kubeletsvc::try_start(&out);
     Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
 // wait-control-plane
 
-const KUBELET_FAIL_MSG: &str = "
+/// Upstream `PrintKubeletErrorHelpScreen`.
+pub const KUBELET_FAIL_MSG: &str = "
 Unfortunately, an error has occurred, likely caused by:
 	- The kubelet is not running
 	- The kubelet is unhealthy due to a misconfiguration of the node in some way (required cgroups disabled)
@@ -199,83 +170,6 @@ Here is one example how you may list all running Kubernetes containers by using 
 
 "
     )
-}
-
-/// One plain HTTP GET (the kubelet's healthz is plain HTTP on loopback): the status, or the
-/// cause of the failure worded like Go's `net/http` (`dial tcp ...: connect: connection refused`).
-fn http_get(host_port: &str, url: &str, path: &str, timeout: Duration) -> Result<u16, String> {
-    use std::net::ToSocketAddrs as _;
-    let addr = host_port
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-        .ok_or_else(|| format!("Get {url:?}: dial tcp: lookup {host_port}: no such host"))?;
-    let mut s = std::net::TcpStream::connect_timeout(&addr, timeout).map_err(|e| {
-        let reason = match e.kind() {
-            std::io::ErrorKind::ConnectionRefused => "connection refused".to_string(),
-            std::io::ErrorKind::TimedOut => "i/o timeout".to_string(),
-            _ => e.to_string(),
-        };
-        format!("Get {url:?}: dial tcp {host_port}: connect: {reason}")
-    })?;
-    let io = |e: std::io::Error| format!("Get {url:?}: {e}");
-    s.set_read_timeout(Some(timeout)).map_err(io)?;
-    s.set_write_timeout(Some(timeout)).map_err(io)?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {host_port}\r\nConnection: close\r\n\r\n").map_err(io)?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).map_err(io)?;
-    let text = String::from_utf8_lossy(&buf);
-    text.split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| format!("Get {url:?}: malformed HTTP response"))
-}
-
-fn wait_for_kubelet(d: &InitData, timeout: Duration) -> anyhow::Result<()> {
-    let out = d.out;
-    let kubelet = kubelet_component(d)?;
-    let addr = kubelet
-        .get("/healthzBindAddress")
-        .and_then(|v| v.as_str())
-        .filter(|s| !s.is_empty())
-        .unwrap_or("127.0.0.1")
-        .to_string();
-    let port = kubelet
-        .get("/healthzPort")
-        .and_then(serde_json::Value::as_i64)
-        .unwrap_or(i64::from(kubeadm_api::constants::KUBELET_HEALTHZ_PORT));
-    if port == 0 {
-        out.line("[kubelet-check] Skipping the kubelet health check because the healthz port is set to 0");
-        return Ok(());
-    }
-    let host_port = if addr.contains(':') { format!("[{addr}]:{port}") } else { format!("{addr}:{port}") };
-    let url = format!("http://{host_port}/healthz");
-    out.line(format!(
-        "[kubelet-check] Waiting for a healthy kubelet at {url}. This can take up to {}",
-        go_duration(timeout)
-    ));
-    let start = Instant::now();
-    loop {
-        let cause = match http_get(&host_port, &url, "/healthz", Duration::from_secs(5)) {
-            Ok(200) => {
-                out.line(format!(
-                    "[kubelet-check] The kubelet is healthy after {}",
-                    go_duration(start.elapsed())
-                ));
-                return Ok(());
-            }
-            Ok(code) => format!("status code: {code}"),
-            Err(e) => format!("error: {e}"),
-        };
-        if start.elapsed() >= timeout {
-            out.line(format!(
-                "[kubelet-check] The kubelet is not healthy after {}",
-                go_duration(start.elapsed())
-            ));
-            anyhow::bail!("The HTTP call equal to 'curl -sSL {url}' returned {cause}\n");
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
 }
 
 /// `--name=value` or `--name value` from the first container whose command starts with `name`
@@ -486,7 +380,7 @@ pub fn wait_control_plane(d: &mut InitData) -> Result<(), PhaseError> {
         .and_then(|t| t.control_plane_component_health_check)
         .unwrap_or(kubeadm_api::constants::CONTROL_PLANE_COMPONENT_HEALTH_CHECK_TIMEOUT)
         .to_std();
-    if let Err(e) = wait_for_kubelet(d, kubelet_timeout) {
+    if let Err(e) = crate::kubeletsvc::wait_for_kubelet(&d.out, &kubelet_component(d)?, kubelet_timeout) {
         out.line(KUBELET_FAIL_MSG);
         return Err(PhaseError::Failed(e.context("failed while waiting for the kubelet to start")));
     }
@@ -1025,7 +919,7 @@ mod tests {
         eprintln!("{e}");
         assert!(e.starts_with("kube-scheduler check failed at https://127.0.0.1:1/livez: "), "{e}");
         assert!(e.to_lowercase().contains("connection refused"), "{e}");
-        let e = http_get("127.0.0.1:1", "http://127.0.0.1:1/healthz", "/healthz", Duration::from_secs(1))
+        let e = crate::kubeletsvc::http_get("127.0.0.1:1", "http://127.0.0.1:1/healthz", "/healthz", Duration::from_secs(1))
             .expect_err("refused");
         assert_eq!(
             e,

@@ -52,6 +52,9 @@ pub mod names {
     pub const SKIP_PHASES: &str = "skip-phases";
     /// kubeadm-rs only (upstream has no such flag): format of the join information.
     pub const OUTPUT: &str = "output";
+    /// kubeadm-rs only: let the kubelet perform the TLS bootstrap (upstream kubeadm's flow) instead
+    /// of kubeadm-rs requesting the node's client certificate itself.
+    pub const KUBELET_TLS_BOOTSTRAP: &str = "kubelet-tls-bootstrap";
 }
 
 use names::*;
@@ -249,6 +252,21 @@ pub fn workflow_flag(wf: Workflow, name: &str) -> Option<Arg> {
                 "Format of the join information show-join-command prints: text (upstream's), or json|yaml \
 (one JoinInformation document on stdout; progress lines go to stderr)",
             ),
+        (Join, OUTPUT) => Arg::new(OUTPUT)
+            .long(OUTPUT)
+            .short('o')
+            .value_name("string")
+            .value_parser(["text", "json", "yaml"])
+            .default_value("text")
+            .help(
+                "Format of the result: text (upstream's), or json|yaml (one JoinResult document on stdout: node \
+name, identity, API endpoint; progress lines go to stderr)",
+            ),
+        (Join, KUBELET_TLS_BOOTSTRAP) => boolean(
+            KUBELET_TLS_BOOTSTRAP,
+            "Let the kubelet perform the TLS bootstrap (upstream kubeadm's flow): write bootstrap-kubelet.conf and \
+wait for the kubelet to write kubelet.conf. By default kubeadm-rs requests the node's client certificate itself",
+        ),
         (Reset, FORCE) => boolean(FORCE, "Reset the node without asking for confirmation").short('f'),
         (Init | Join, PATCHES) => string(PATCHES, PATCHES_HELP),
         (Reset, CLEANUP_TMP_DIR) => {
@@ -321,6 +339,8 @@ pub fn command_flags(wf: Workflow) -> &'static [&'static str] {
             CONTROL_PLANE,
             DRY_RUN,
             PATCHES,
+            KUBELET_TLS_BOOTSTRAP,
+            OUTPUT,
         ],
         Workflow::Reset => &[
             CERT_DIR,
@@ -403,6 +423,7 @@ pub fn validate_mixed_arguments(flags: &Flags<'_>) -> anyhow::Result<()> {
         "print-manifest",
         "allow-missing-template-keys",
         "output",
+        KUBELET_TLS_BOOTSTRAP,
         "show-managed-fields",
         "print-join-command",
         "rootfs",

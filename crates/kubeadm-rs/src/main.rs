@@ -8,6 +8,8 @@ mod apiphases;
 mod cli;
 mod commands;
 mod flags;
+mod joinphases;
+mod kubeletsvc;
 mod output;
 mod phases;
 mod wiring;

@@ -163,7 +163,7 @@ fn apply_overrides(
 }
 
 /// Host facts for dynamic defaulting, gathered from the real host.
-fn host_facts(
+pub fn host_facts(
     node_name: &str,
 ) -> anyhow::Result<(kubeadm_api::defaults::HostFacts, kubeadm_host::hostfacts::HostFacts)> {
     let facts = kubeadm_host::hostfacts::HostFacts::gather(&kubeadm_host::RealHost, node_name)?;
@@ -366,7 +366,15 @@ fn pki_output(o: kubeadm_pki::PkiOutput) -> PhaseOutput {
 fn patch_manager(
     d: &mut InitData,
 ) -> anyhow::Result<Option<(kubeadm_manifests::patches::PatchManager, Vec<String>)>> {
-    let Some(dir) = d.patches_dir() else { return Ok(None) };
+    load_patches(d.patches_dir())
+}
+
+/// Reads a patches directory (`--patches` / `patches.directory`) into a manager and its reading
+/// messages; `None` when no directory is configured.
+pub fn load_patches(
+    dir: Option<PathBuf>,
+) -> anyhow::Result<Option<(kubeadm_manifests::patches::PatchManager, Vec<String>)>> {
+    let Some(dir) = dir else { return Ok(None) };
     let shown = path_str(&dir);
     let meta = std::fs::symlink_metadata(&dir).map_err(|e| {
         anyhow::anyhow!("could not list patch files for path {shown:?}: lstat {shown}: {}", io_reason(&e))

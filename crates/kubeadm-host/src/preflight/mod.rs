@@ -355,6 +355,80 @@ pub fn init_node_checks(cfg: &InitPreflightInput) -> Vec<Box<dyn Checker>> {
     v
 }
 
+/// Inputs of the worker checks of `kubeadm join` (upstream `JoinNodeChecks`).
+#[derive(Clone, Debug)]
+pub struct JoinPreflightInput {
+    /// kubeadm's version (`v1.37.2`).
+    pub kubeadm_version: String,
+    /// Directory of the kubeconfig files (`/etc/kubernetes`).
+    pub kubernetes_dir: PathBuf,
+    /// `nodeRegistration.name`.
+    pub node_name: String,
+    /// `nodeRegistration.criSocket`.
+    pub cri_socket: String,
+    /// `caCertPath`; checked only for worker joins (`None` with `--control-plane`).
+    pub ca_cert_path: Option<PathBuf>,
+    /// `discovery.bootstrapToken.apiServerEndpoint` (`host:port`), if token discovery is used.
+    pub discovery_endpoint: Option<String>,
+}
+
+/// Splits `host:port` / `[v6]:port` like Go's `net.SplitHostPort` (host only).
+fn split_host(hostport: &str) -> Option<String> {
+    if let Some(rest) = hostport.strip_prefix('[') {
+        let (host, tail) = rest.split_once(']')?;
+        return tail.strip_prefix(':').map(|_| host.to_string());
+    }
+    let (host, _) = hostport.rsplit_once(':')?;
+    if host.contains(':') {
+        return None;
+    }
+    Some(host.to_string())
+}
+
+/// The checks of a `kubeadm join` (`JoinNodeChecks`), in upstream's order: kubelet.conf and
+/// bootstrap-kubelet.conf must not exist, the common checks (with no Kubernetes version: the
+/// kubelet version is checked against kubeadm's own skew only), `caCertPath` must not exist on a
+/// worker, then the proxy and forwarding checks for the discovery endpoint's address.
+pub fn join_node_checks(cfg: &JoinPreflightInput) -> Vec<Box<dyn Checker>> {
+    let mut v: Vec<Box<dyn Checker>> = vec![
+        Box::new(FileAvailableCheck { path: cfg.kubernetes_dir.join("kubelet.conf"), label: None }),
+        Box::new(FileAvailableCheck { path: cfg.kubernetes_dir.join("bootstrap-kubelet.conf"), label: None }),
+    ];
+    v.extend(common_checks(&cfg.kubeadm_version, "", &cfg.node_name, &cfg.cri_socket));
+    if let Some(ca) = &cfg.ca_cert_path {
+        v.push(Box::new(FileAvailableCheck { path: ca.clone(), label: None }));
+    }
+    if let Some(host) = cfg.discovery_endpoint.as_deref().and_then(split_host) {
+        v.push(Box::new(HttpProxyCheck { proto: "https".into(), host: host.clone() }));
+        match host.parse::<IpAddr>() {
+            Ok(IpAddr::V4(_)) => {
+                v.push(Box::new(FileContentCheck { path: IPV4_FORWARD.into(), content: b"1".to_vec() }))
+            }
+            Ok(IpAddr::V6(a)) => {
+                // Go's IsIPv4 is true for IPv4-mapped IPv6 addresses.
+                let path = if a.to_ipv4_mapped().is_some() { IPV4_FORWARD } else { IPV6_DEFAULT_FORWARDING };
+                v.push(Box::new(FileContentCheck { path: path.into(), content: b"1".to_vec() }));
+            }
+            Err(_) => {}
+        }
+    }
+    v
+}
+
+/// The worker part of `kubeadm join`'s preflight phase (upstream `runPreflight` up to
+/// `RunJoinNodeChecks`): the banner, the root check (fail fast), then the join checks.
+pub fn run_join_preflight(
+    cfg: &JoinPreflightInput,
+    host: &dyn HostEnv,
+    ignore: &IgnoreSet,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), PreflightError> {
+    writeln!(stdout, "[preflight] Running pre-flight checks")?;
+    run_root_check_only(host, ignore, stdout, stderr)?;
+    run_checks(&join_node_checks(cfg), host, ignore, stdout, stderr)
+}
+
 /// `RunRootCheckOnly`.
 pub fn run_root_check_only(
     host: &dyn HostEnv,

@@ -569,3 +569,53 @@ fn real_host_smoke() {
     let res = run_init_preflight(&cfg, &host, &IgnoreSet::default(), true, &mut out, &mut err);
     println!("{}\n{}\n{res:?}", String::from_utf8_lossy(&out), String::from_utf8_lossy(&err));
 }
+
+fn join_input() -> JoinPreflightInput {
+    JoinPreflightInput {
+        kubeadm_version: "v1.37.2".into(),
+        kubernetes_dir: "/etc/kubernetes".into(),
+        node_name: "node2".into(),
+        cri_socket: "unix:///run/containerd/containerd.sock".into(),
+        ca_cert_path: Some("/etc/kubernetes/pki/ca.crt".into()),
+        discovery_endpoint: Some("10.0.0.1:6443".into()),
+    }
+}
+
+#[test]
+fn join_check_list_matches_upstream_order() {
+    let n: Vec<String> = join_node_checks(&join_input()).iter().map(|c| c.name()).collect();
+    assert_eq!(
+        n,
+        vec![
+            "FileAvailable--etc-kubernetes-kubelet.conf",
+            "FileAvailable--etc-kubernetes-bootstrap-kubelet.conf",
+            "CRI",
+            "ContainerRuntimeVersion",
+            "Swap",
+            "FileExisting-losetup",
+            "FileExisting-mount",
+            "FileExisting-cp",
+            "SystemVerification",
+            "Hostname",
+            "KubeletVersion",
+            "Service-kubelet",
+            "Port-10250",
+            "FileAvailable--etc-kubernetes-pki-ca.crt",
+            "HTTPProxy",
+            "FileContent--proc-sys-net-ipv4-ip_forward",
+        ]
+    );
+    // Control-plane join: no CA check; IPv6 endpoint; a host name gets only the proxy check.
+    let mut cfg = join_input();
+    cfg.ca_cert_path = None;
+    cfg.discovery_endpoint = Some("[fd00::1]:6443".into());
+    let n: Vec<String> = join_node_checks(&cfg).iter().map(|c| c.name()).collect();
+    assert!(!n.iter().any(|x| x.contains("pki-ca.crt")));
+    assert_eq!(n.last().map(String::as_str), Some("FileContent--proc-sys-net-ipv6-conf-default-forwarding"));
+    cfg.discovery_endpoint = Some("lb.example.com:6443".into());
+    let n: Vec<String> = join_node_checks(&cfg).iter().map(|c| c.name()).collect();
+    assert_eq!(n.last().map(String::as_str), Some("HTTPProxy"));
+    cfg.discovery_endpoint = None;
+    let n: Vec<String> = join_node_checks(&cfg).iter().map(|c| c.name()).collect();
+    assert_eq!(n.last().map(String::as_str), Some("Port-10250"));
+}
