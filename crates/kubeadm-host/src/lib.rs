@@ -9,6 +9,7 @@ pub mod fs;
 pub mod hostenv;
 pub mod hostfacts;
 pub mod preflight;
+pub mod reset;
 
 pub use fs::{
     DryRunDir, DryRunWriter, FileWriter, FsError, RealWriter, write_all, write_atomic, write_symlink,

@@ -40,6 +40,10 @@ pub fn systemd_is_init() -> bool {
     Path::new("/run/systemd/system").is_dir()
 }
 
+fn systemctl_in_path() -> bool {
+    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("systemctl").is_file()))
+}
+
 fn run(program: &str, args: &[&str]) -> anyhow::Result<()> {
     let o = std::process::Command::new(program)
         .args(args)
@@ -173,5 +177,33 @@ pub fn wait_for_kubelet(
             anyhow::bail!("The HTTP call equal to 'curl -sSL {url}' returned {cause}\n");
         }
         std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// The kubelet stop of `reset`'s `cleanup-node` (upstream's wording differs from `kubelet-start`'s).
+pub fn reset_stop(out: &Output, dry_run: bool) {
+    let mut m = manager();
+    // Upstream's init-system detection here is "systemctl is in PATH" (not "systemd runs").
+    if matches!(m, Manager::None) && systemctl_in_path() {
+        m = Manager::Systemd;
+    }
+    if matches!(m, Manager::None) {
+        out.warn("[reset] The kubelet service could not be stopped by kubeadm. Unable to detect a supported init system!");
+        out.warn("[reset] Please ensure kubelet is stopped manually");
+        return;
+    }
+    if dry_run {
+        out.line("[dryrun] Would stop the kubelet service");
+        return;
+    }
+    out.line("[reset] Stopping the kubelet service");
+    let r = match m {
+        Manager::Systemd => run("systemctl", &["stop", "kubelet"]),
+        Manager::Program(p) => run(&p, &["stop"]),
+        Manager::None => Ok(()),
+    };
+    if let Err(e) = r {
+        out.warn(format!("[reset] The kubelet service could not be stopped by kubeadm: [{e}]"));
+        out.warn("[reset] Please ensure kubelet is stopped manually");
     }
 }

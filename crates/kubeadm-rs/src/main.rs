@@ -12,6 +12,7 @@ mod joinphases;
 mod kubeletsvc;
 mod output;
 mod phases;
+mod resetphases;
 mod wiring;
 mod workflow;
 

@@ -312,3 +312,13 @@ fn kubeconfig_user_errors() {
     same_error(&["kubeconfig", "user", "--config", cfg]);
     same_error(&["kubeconfig", "user", "--client-name", "alice", "--validity-period", "1x"]);
 }
+
+/// `reset --dry-run` on a host that kubeadm never touched prints upstream's lines (stdout is
+/// compared byte for byte; the host's /etc/kubernetes is only read).
+#[test]
+fn reset_dry_run() {
+    let out = same_stdout(&["reset", "--dry-run"]);
+    assert!(out.contains("[dryrun] Would delete files: [/etc/kubernetes/admin.conf"), "{out}");
+    let out = same_stdout(&["reset", "--dry-run", "--cleanup-tmp-dir", "--cert-dir", "/tmp/kubeadm-rs-no-such-pki"]);
+    assert!(out.contains("/etc/kubernetes/tmp]"), "{out}");
+}
