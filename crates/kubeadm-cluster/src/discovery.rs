@@ -1235,16 +1235,11 @@ fn validate_auth_info(name: &str, a: &AuthInfo, errs: &mut Vec<String>) {
 /// derived from the CA's own key, which is what a self-signed kubeadm CA uses).
 pub fn format_ca_cert_info(cert: &Certificate) -> String {
     let go_time = |t: time::OffsetDateTime| {
-        let t = t.to_offset(time::UtcOffset::UTC);
-        format!(
-            "{:04}-{:02}-{:02} {:02}:{:02}:{:02} +0000 UTC",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        )
+        let fmt = time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second] +0000 UTC"
+        );
+        // Only fixed-width numeric components: formatting cannot fail.
+        t.to_offset(time::UtcOffset::UTC).format(fmt).unwrap_or_default()
     };
     let mut subject = format!("CN={}", cert.common_name());
     if !cert.organization().is_empty() {

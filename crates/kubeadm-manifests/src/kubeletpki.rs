@@ -50,15 +50,10 @@ pub enum KubeletPkiError {
 /// The store's timestamp of `t`, in `t`'s offset (Go formats `time.Now()` in local time with the
 /// layout `2006-01-02-15-04-05`).
 pub fn store_timestamp(t: OffsetDateTime) -> String {
-    format!(
-        "{:04}-{:02}-{:02}-{:02}-{:02}-{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    let fmt = time::macros::format_description!("[year]-[month]-[day]-[hour]-[minute]-[second]");
+    // The description has no fallible parts (no offset, no subsecond); formatting into a String
+    // cannot fail for a valid OffsetDateTime.
+    t.format(fmt).unwrap_or_default()
 }
 
 /// `<pki_dir>/kubelet-client-<timestamp>.pem`.

@@ -106,11 +106,7 @@ pub fn kubelet_start(d: &mut InitData) -> Result<(), PhaseError> {
         use kubeadm_host::HostEnv as _;
         kubeadm_host::RealHost.hostname().map(|h| h.trim().to_lowercase()).unwrap_or_default()
     };
-    let resolved = crate::kubeletsvc::systemd_is_init()
-        && std::process::Command::new("systemctl")
-            .args(["is-active", "--quiet", "systemd-resolved"])
-            .status()
-            .is_ok_and(|s| s.success());
+    let resolved = crate::kubeletsvc::systemd_resolved_active();
     let inputs = kubeadm_manifests::kubelet::KubeletStartInputs {
         hostname,
         systemd_resolved_active: resolved,

@@ -194,11 +194,7 @@ fn kubelet_start_inner(d: &mut JoinData) -> anyhow::Result<()> {
             out.line(m);
         }
     }
-    let resolved = crate::kubeletsvc::systemd_is_init()
-        && std::process::Command::new("systemctl")
-            .args(["is-active", "--quiet", "systemd-resolved"])
-            .status()
-            .is_ok_and(|s| s.success());
+    let resolved = crate::kubeletsvc::systemd_resolved_active();
     let inputs = kubeadm_manifests::kubelet::KubeletStartInputs {
         hostname: d.hostname.clone(),
         systemd_resolved_active: resolved,

@@ -40,6 +40,16 @@ pub fn systemd_is_init() -> bool {
     Path::new("/run/systemd/system").is_dir()
 }
 
+/// Whether the `systemd-resolved` service is active (then the kubelet's `resolvConf` points at its
+/// stub file, upstream's `Mutate`).
+pub fn systemd_resolved_active() -> bool {
+    systemd_is_init()
+        && std::process::Command::new("systemctl")
+            .args(["is-active", "--quiet", "systemd-resolved"])
+            .status()
+            .is_ok_and(|s| s.success())
+}
+
 fn systemctl_in_path() -> bool {
     std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("systemctl").is_file()))
 }
