@@ -100,6 +100,9 @@ where
         }
         let next = tokio::time::Instant::now() + interval;
         if next > deadline {
+            // Upstream's PollUntilContextTimeout waits for the deadline itself (no further
+            // attempt), then returns the last error.
+            tokio::time::sleep_until(deadline).await;
             return Err(last.unwrap_or_else(|| Error::Timeout { what: what.to_string(), timeout }));
         }
         tokio::time::sleep_until(next).await;

@@ -210,6 +210,17 @@ fn kubelet_start_inner(d: &mut JoinData) -> anyhow::Result<()> {
     for w in &kfiles.warnings {
         out.warn(w);
     }
+    // Join writes the instance config and config.yaml first and the flags file last (upstream's
+    // join order; init's is the other way round).
+    let mut kfiles = kfiles;
+    if !kfiles.files.is_empty() {
+        let env = kfiles.files.remove(0);
+        kfiles.files.push(env);
+    }
+    if !kfiles.messages.is_empty() {
+        let env = kfiles.messages.remove(0);
+        kfiles.messages.push(env);
+    }
     for m in &kfiles.messages {
         out.line(m);
     }

@@ -14,7 +14,22 @@ pub fn error_message(err: &anyhow::Error) -> String {
     let mut msg = String::new();
     let mut prev_is_pki = false;
     for cause in err.chain() {
-        let text = cause.to_string();
+        // kube-rs renders API errors with a Debug dump of the Status; show its message instead,
+        // as client-go does (`Unauthorized`, `configmaps "x" not found`).
+        if cause.downcast_ref::<kube::core::Status>().is_some()
+            || cause.downcast_ref::<Box<kube::core::Status>>().is_some()
+        {
+            continue;
+        }
+        // Library errors hold kube-rs errors boxed (`#[source] Box<kube::Error>`).
+        let kube_err = cause
+            .downcast_ref::<kube::Error>()
+            .or_else(|| cause.downcast_ref::<Box<kube::Error>>().map(|b| &**b));
+        let text = match kube_err {
+            Some(kube::Error::Api(st)) if !st.message.is_empty() => st.message.clone(),
+            Some(kube::Error::Api(st)) => st.reason.clone(),
+            _ => cause.to_string(),
+        };
         // kubeadm-pki renders I/O errors Go-style (`open <path>: no such file or directory`).
         let skip = prev_is_pki && cause.downcast_ref::<std::io::Error>().is_some();
         prev_is_pki = cause.downcast_ref::<kubeadm_pki::PkiError>().is_some()
@@ -96,5 +111,31 @@ impl Output {
         if self.verbosity >= level {
             eprintln!("I] {}", text.as_ref());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_errors_show_the_status_message_not_a_debug_dump() {
+        let status = kube::core::Status {
+            code: 401,
+            message: "Unauthorized".into(),
+            reason: "Unauthorized".into(),
+            ..Default::default()
+        };
+        let api = kubeadm_cluster::Error::Api {
+            verb: "get",
+            kind: "ConfigMap".into(),
+            target: "\"kube-system/kubeadm-config\"".into(),
+            source: Box::new(kube::Error::Api(Box::new(status))),
+        };
+        let e = anyhow::Error::new(api.context("unable to fetch the kubeadm-config ConfigMap"));
+        assert_eq!(
+            error_message(&e),
+            "unable to fetch the kubeadm-config ConfigMap: unable to get ConfigMap \"kube-system/kubeadm-config\": Unauthorized"
+        );
     }
 }

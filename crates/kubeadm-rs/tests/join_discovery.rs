@@ -1,5 +1,5 @@
-//! Issue 4: `kubeadm-rs token create --print-join-command` prints a command that upstream kubeadm's
-//! join discovery accepts.
+//! Issues 4 and 5: `kubeadm-rs token create --print-join-command` prints a command that upstream
+//! kubeadm's join discovery and join preflight accept.
 //!
 //! Node 1 gets a cluster made by the full `kubeadm-rs init` (with the stand-ins of init_e2e.rs: the
 //! static-pod runner, a socat responder for the kubelet's healthz, and a background thread that
@@ -17,6 +17,12 @@
 //! kube-proxy and kubelet-config from node 1 and fakes the rest (no kubelet is needed): it exits 0,
 //! which the test also asserts (checked on v1.37.2: the whole dry-run takes well under a second).
 //!
+//! Then the same command without `--dry-run`, as `kubeadm join phase preflight <endpoint> --token ...
+//! --discovery-token-ca-cert-hash ... --ignore-preflight-errors=all`: upstream's preflight phase
+//! runs the discovery with the real client and reads kubeadm-config with the bootstrap token
+//! (`InitCfg()`); it must exit 0 with the same discovery success line, and write nothing on node 2.
+//! The whole join of a real worker by kubeadm-rs is in join_e2e.rs.
+//!
 //! Negative: the same command with one hex digit of the pin flipped fails in discovery with
 //! upstream's `cluster CA found in cluster-info ConfigMap is invalid: none of the public keys ... are
 //! pinned`.
@@ -28,47 +34,29 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
-use kubeadm_testbed::{Bed, Node, bed_preflight, controlplane, heavy_lock, wait_for};
+use kubeadm_testbed::controlplane::{self, JoinCommand};
+use kubeadm_testbed::{Bed, Node, bed_preflight, heavy_lock};
 
 /// How long the Node object stand-in waits for the API server.
 const NODE_TIMEOUT: Duration = Duration::from_secs(240);
 const VERSION: &str = "v1.37.2";
-const CONFIG_PATH: &str = "/run/kubeadm/kubeadm.yaml";
-const TOKEN: &str = "abcdef.0123456789abcdef";
 const JOIN_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn init_config(node: &Node) -> String {
-    format!(
-        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nbootstrapTokens:\n- token: {TOKEN}\n\
-         localAPIEndpoint:\n  advertiseAddress: {ip}\n  bindPort: 6443\nnodeRegistration:\n  name: {name}\n  \
-         criSocket: unix:///run/containerd/containerd.sock\ntimeouts:\n  kubeletHealthCheck: 1m0s\n  controlPlaneComponentHealthCheck: 3m0s\n\
-         ---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: {VERSION}\n",
-        ip = node.ip(),
-        name = node.name()
-    )
-}
-
 fn ours(n: &Node, args: &[&str]) -> Result<String> {
-    let bin = Path::new(env!("CARGO_BIN_EXE_kubeadm-rs"));
-    let out = n.exec(bin, args, &[])?;
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    ensure!(
-        out.status.success(),
-        "kubeadm-rs {args:?} failed (exit {:?}):\n{stdout}\n[stderr]\n{stderr}",
-        out.status.code()
-    );
-    Ok(stdout)
+    Ok(n.exec_ok(Path::new(env!("CARGO_BIN_EXE_kubeadm-rs")), args, &[])?)
 }
 
 fn init(bed: &Bed) -> Result<()> {
     let n1 = bed.node(0);
-    n1.write_file(CONFIG_PATH, init_config(n1))?;
-    // Stand-in for the kubelet's healthz (socat in the node's network namespace).
-    let _healthz = controlplane::start_kubelet_healthz(n1)?;
-    let out = controlplane::init_beside_node_registration(bed, n1, NODE_TIMEOUT, || {
-        ours(n1, &["init", "--config", CONFIG_PATH, "--ignore-preflight-errors=all"])
-    })?;
+    let bin = Path::new(env!("CARGO_BIN_EXE_kubeadm-rs"));
+    let out = controlplane::full_init(
+        bed,
+        n1,
+        bin,
+        &controlplane::api_init_config(n1, VERSION),
+        &[],
+        NODE_TIMEOUT,
+    )?;
     ensure!(out.contains("Your Kubernetes control-plane has initialized successfully!"), "{out}");
     Ok(())
 }
@@ -82,51 +70,37 @@ fn join_discovery(bed: &Bed) -> Result<()> {
     init(bed)?;
     let (n1, n2) = (bed.node(0), bed.node(1));
 
-    let join =
+    let printed =
         ours(n1, &["token", "create", "--kubeconfig", "/etc/kubernetes/admin.conf", "--print-join-command"])?;
-    eprintln!("[kubeadm-rs token create --print-join-command] {join:?}");
-    let words: Vec<&str> = join.split_whitespace().collect();
-    ensure!(
-        words.len() == 7
-            && words[0] == "kubeadm"
-            && words[1] == "join"
-            && words[3] == "--token"
-            && words[5] == "--discovery-token-ca-cert-hash",
-        "unexpected join command {join:?}"
-    );
-    let (endpoint, token, pin) = (words[2], words[4], words[6]);
+    eprintln!("[kubeadm-rs token create --print-join-command] {printed:?}");
+    let words: Vec<&str> = printed.split_whitespace().collect();
+    let cmd = JoinCommand::parse(&printed).with_context(|| format!("unexpected join command {printed:?}"))?;
+    ensure!(words.len() == 7 && words[..2] == ["kubeadm", "join"], "unexpected join command {printed:?}");
+    let (endpoint, token, pin) = (cmd.endpoint.as_str(), cmd.token.as_str(), cmd.ca_cert_hash.as_str());
     ensure!(endpoint == format!("{}:6443", n1.ip()), "endpoint {endpoint}");
-    ensure!(token != TOKEN, "print-join-command reused the init token");
-    let id = token.split('.').next().unwrap_or_default();
+    ensure!(token != controlplane::TEST_TOKEN, "print-join-command reused the init token");
+    let id = cmd.token_id();
+    controlplane::wait_cluster_info_signed(bed, n1, id, Duration::from_secs(60))?;
 
-    let key = format!("jws-kubeconfig-{id}");
-    wait_for(&format!("{key} in cluster-info"), Duration::from_secs(60), || {
-        let out = bed
-            .kubectl_ok(n1, &["get", "configmap", "-n", "kube-public", "cluster-info", "-o", "json"])
-            .map_err(|e| e.to_string())?;
-        let ci: serde_json::Value = serde_json::from_str(&out).map_err(|e| format!("{e}: {out}"))?;
-        ci["data"].get(&key).map(|_| ()).ok_or(out)
-    })?;
-
-    let args = |pin: &str| -> Vec<String> {
-        // The printed command, `kubeadm` replaced with upstream's binary, plus the dry-run flags.
-        let mut a: Vec<String> = words[1..].iter().map(|w| w.to_string()).collect();
-        a[5] = pin.to_string();
-        a.extend(["--dry-run", "--ignore-preflight-errors=all", "-v=1"].map(String::from));
+    let args = |pin: &str, phase_preflight: bool| -> Vec<String> {
+        // The printed command, `kubeadm` replaced with upstream's binary, plus the dry-run flags
+        // (or `join phase preflight`, which runs the discovery and reads kubeadm-config for real).
+        let mut a = JoinCommand { ca_cert_hash: pin.to_string(), ..cmd.clone() }.args();
+        if phase_preflight {
+            a.splice(1..1, ["phase".to_string(), "preflight".to_string()]);
+            a.extend(["--ignore-preflight-errors=all", "-v=1"].map(String::from));
+        } else {
+            a.extend(["--dry-run", "--ignore-preflight-errors=all", "-v=1"].map(String::from));
+        }
         a
     };
-
-    // --- positive: upstream's discovery accepts the printed command against the real cluster-info.
-    let (ok, out) = upstream_join(n2, &args(pin))?;
     let success = format!(
         "[discovery] Cluster info signature and contents are valid and TLS certificate validates against pinned roots, will use API Server \"{endpoint}\""
     );
-    ensure!(out.contains(&success), "upstream join did not print {success:?}:\n{out}");
-    ensure!(
-        out.contains(&format!("[discovery] Waiting for the cluster-info ConfigMap to receive a JWS signature for token ID \"{id}\"")),
-        "no discovery for token ID {id}:\n{out}"
+    let waiting = format!(
+        "[discovery] Waiting for the cluster-info ConfigMap to receive a JWS signature for token ID \"{id}\""
     );
-    for bad in [
+    let bad = [
         "[dryrun] Mutating the JoinConfiguration.Discovery.BootstrapToken",
         "192.168.0.101",
         "failed to verify JWS signature",
@@ -135,15 +109,39 @@ fn join_discovery(bed: &Bed) -> Result<()> {
         "cluster-info ConfigMap is invalid",
         "couldn't validate the identity of the API Server",
         "[discovery] Retrying due to error",
-    ] {
-        ensure!(!out.contains(bad), "upstream join output contains {bad:?}:\n{out}");
+    ];
+
+    // --- positive: upstream's discovery accepts the printed command against the real cluster-info.
+    let (ok, out) = upstream_join(n2, &args(pin, false))?;
+    ensure!(out.contains(&success), "upstream join did not print {success:?}:\n{out}");
+    ensure!(out.contains(&waiting), "no discovery for token ID {id}:\n{out}");
+    for b in bad {
+        ensure!(!out.contains(b), "upstream join output contains {b:?}:\n{out}");
     }
     ensure!(ok, "upstream join --dry-run got past discovery but failed afterwards:\n{out}");
+
+    // --- positive, without --dry-run: `join phase preflight` runs the discovery with the real
+    // client and reads kubeadm-config with the bootstrap token (upstream's `InitCfg()`), writing
+    // nothing on node 2.
+    let (ok, out) = upstream_join(n2, &args(pin, true))?;
+    ensure!(ok, "upstream join phase preflight failed:\n{out}");
+    ensure!(out.contains(&success), "upstream join phase preflight did not print {success:?}:\n{out}");
+    ensure!(out.contains("[preflight] Reading configuration from the \"kubeadm-config\" ConfigMap"), "{out}");
+    for b in bad {
+        ensure!(!out.contains(b), "upstream join phase preflight output contains {b:?}:\n{out}");
+    }
+    for f in [
+        "/etc/kubernetes/kubelet.conf",
+        "/etc/kubernetes/bootstrap-kubelet.conf",
+        "/etc/kubernetes/pki/ca.crt",
+    ] {
+        ensure!(!n2.host_path(f).exists(), "upstream join phase preflight wrote {f}");
+    }
 
     // --- negative: one hex digit of the pin flipped.
     let last = pin.chars().last().context("empty pin")?;
     let flipped = format!("{}{}", &pin[..pin.len() - 1], if last == '0' { '1' } else { '0' });
-    let (ok, out) = upstream_join(n2, &args(&flipped))?;
+    let (ok, out) = upstream_join(n2, &args(&flipped, false))?;
     ensure!(!ok, "upstream join accepted a wrong pin:\n{out}");
     // The error names the hash of the CA actually served: the printed (correct) pin.
     let mismatch = format!(

@@ -148,6 +148,14 @@ pub fn start_kubelet_healthz(node: &Node) -> Result<NodeProcess> {
 /// (`kubectl apply` with super-admin.conf, retried until `timeout`), so that `mark-control-plane`
 /// finds it. Meant to run in a thread beside `kubeadm init`.
 pub fn register_node_when_api_is_up(bed: &Bed, node: &Node, timeout: Duration) -> Result<()> {
+    register_node_as(bed, node, "/etc/kubernetes/super-admin.conf", timeout)
+}
+
+/// Registers the node's Node object (`kubectl apply`, retried until `timeout`) with `kubeconfig`,
+/// a path inside `node`: super-admin.conf, or the node's own `/etc/kubernetes/kubelet.conf` on a
+/// joined node (the NodeRestriction admission plugin lets a node create its own Node object, as
+/// its kubelet does when it registers).
+pub fn register_node_as(bed: &Bed, node: &Node, kubeconfig: &str, timeout: Duration) -> Result<()> {
     let manifest = format!("{STANDIN_DIR}/node.yaml");
     let yaml = format!(
         "apiVersion: v1\nkind: Node\nmetadata:\n  name: {n}\n  labels:\n    kubernetes.io/hostname: {n}\n",
@@ -155,9 +163,8 @@ pub fn register_node_when_api_is_up(bed: &Bed, node: &Node, timeout: Duration) -
     );
     node.write_file(&manifest, yaml)?;
     wait_for("the Node object created", timeout, || {
-        let out = bed
-            .kubectl_with(node, "/etc/kubernetes/super-admin.conf", &["apply", "-f", &manifest])
-            .map_err(|e| e.to_string())?;
+        let out =
+            bed.kubectl_with(node, kubeconfig, &["apply", "-f", &manifest]).map_err(|e| e.to_string())?;
         out.status.success().then_some(()).ok_or_else(|| String::from_utf8_lossy(&out.stderr).into_owned())
     })
 }
@@ -200,4 +207,162 @@ pub fn upstream_kubeadm_bounded(node: &Node, args: &[String], timeout: Duration)
     );
     eprintln!("===== upstream kubeadm {} (exit {:?}) =====\n{text}", args.join(" "), out.status.code());
     Ok((out.status.success(), text))
+}
+
+/// The bootstrap token the bed's `init` configurations create ([`api_init_config`]).
+pub const TEST_TOKEN: &str = "abcdef.0123456789abcdef";
+
+/// [`init_config_with`] for a full `kubeadm init` on the bed: the bootstrap token [`TEST_TOKEN`],
+/// and health-check timeouts that leave a loaded 2-core machine time (`kubeletHealthCheck` 1m,
+/// `controlPlaneComponentHealthCheck` 3m).
+pub fn api_init_config(node: &Node, version: &str) -> String {
+    let init_extra = format!(
+        "bootstrapTokens:\n- token: {TEST_TOKEN}\ntimeouts:\n  kubeletHealthCheck: 1m0s\n  \
+         controlPlaneComponentHealthCheck: 3m0s\n"
+    );
+    init_config_with(node, version, &init_extra, "")
+}
+
+/// How long [`full_init`] lets `kubeadm init` run before killing it.
+pub const FULL_INIT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// A full `kubeadm init --config <CONFIG_PATH> --ignore-preflight-errors=all <extra>` on `node`
+/// with the binary `kubeadm` (upstream's or kubeadm-rs's), `config` written to [`CONFIG_PATH`]
+/// first, beside the kubelet stand-ins: the health endpoint ([`start_kubelet_healthz`], stopped
+/// when init returns), the runner and the Node registration ([`init_beside_node_registration`],
+/// waiting up to `node_timeout`). Returns init's stdout (also printed, with stderr, for the test
+/// log); fails with both when init exits non-zero, or after [`FULL_INIT_TIMEOUT`].
+pub fn full_init(
+    bed: &Bed,
+    node: &Node,
+    kubeadm: &std::path::Path,
+    config: &str,
+    extra: &[&str],
+    node_timeout: Duration,
+) -> Result<String> {
+    node.write_file(CONFIG_PATH, config)?;
+    let _healthz = start_kubelet_healthz(node)?;
+    let mut args = vec!["init", "--config", CONFIG_PATH, "--ignore-preflight-errors=all"];
+    args.extend_from_slice(extra);
+    let out = init_beside_node_registration(bed, node, node_timeout, || {
+        node.exec_timeout(kubeadm, &args, &[], FULL_INIT_TIMEOUT)
+    })?;
+    eprintln!(
+        "===== [{}] {} {} (exit {:?}) =====\n{}\n[stderr]\n{}",
+        node.name(),
+        kubeadm.display(),
+        args.join(" "),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    procs::check_output(&format!("[{}] {} {}", node.name(), kubeadm.display(), args.join(" ")), out)
+}
+
+/// The worker join command `kubeadm init` (or `token create --print-join-command`) prints:
+/// `kubeadm join <endpoint> --token <token> --discovery-token-ca-cert-hash <hash>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinCommand {
+    /// `<host>:<port>` of the API server.
+    pub endpoint: String,
+    /// The bootstrap token, `<id>.<secret>`.
+    pub token: String,
+    /// The CA pin, `sha256:<hex>`.
+    pub ca_cert_hash: String,
+}
+
+impl JoinCommand {
+    /// Finds the first worker join command (one without `--control-plane`) in `text`; the line
+    /// continuations (`\` + newline + tab) of init's output are allowed.
+    pub fn parse(text: &str) -> Option<Self> {
+        text.split("kubeadm join ").skip(1).find_map(|rest| {
+            let words: Vec<&str> =
+                rest.split_whitespace().take_while(|w| *w != "kubeadm").filter(|w| *w != "\\").collect();
+            if words.contains(&"--control-plane") {
+                return None;
+            }
+            let value = |flag: &str| {
+                let i = words.iter().position(|w| *w == flag)?;
+                words.get(i + 1).map(|v| (*v).to_string())
+            };
+            let endpoint = words.first().filter(|w| !w.starts_with('-'))?.to_string();
+            Some(Self {
+                endpoint,
+                token: value("--token")?,
+                ca_cert_hash: value("--discovery-token-ca-cert-hash")?,
+            })
+        })
+    }
+
+    /// The token's public part, as in `jws-kubeconfig-<id>` and `system:bootstrap:<id>`.
+    pub fn token_id(&self) -> &str {
+        self.token.split('.').next().unwrap_or_default()
+    }
+
+    /// The command's arguments after the program name: `join <endpoint> --token <token>
+    /// --discovery-token-ca-cert-hash <hash>`.
+    pub fn args(&self) -> Vec<String> {
+        ["join", &self.endpoint, "--token", &self.token, "--discovery-token-ca-cert-hash", &self.ca_cert_hash]
+            .map(String::from)
+            .to_vec()
+    }
+}
+
+/// `kubectl get <args> -o json` in `node` with `kubeconfig` (a path inside the node), parsed.
+pub fn kubectl_json(bed: &Bed, node: &Node, kubeconfig: &str, args: &[&str]) -> Result<serde_json::Value> {
+    let mut all = vec!["get"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["-o", "json"]);
+    let what = format!("[{}] kubectl --kubeconfig={kubeconfig} {}", node.name(), all.join(" "));
+    let out = procs::check_output(&what, bed.kubectl_with(node, kubeconfig, &all)?)?;
+    serde_json::from_str(&out).map_err(|e| crate::Error::Invalid(format!("{what}: {e}:\n{out}")))
+}
+
+/// Waits up to `timeout` until the controller-manager's bootstrap signer has signed the
+/// cluster-info ConfigMap for the token `token_id` (`data.jws-kubeconfig-<id>`, read with
+/// admin.conf in `node`): join discovery needs that signature.
+pub fn wait_cluster_info_signed(bed: &Bed, node: &Node, token_id: &str, timeout: Duration) -> Result<()> {
+    let key = format!("jws-kubeconfig-{token_id}");
+    wait_for(&format!("{key} in cluster-info"), timeout, || {
+        let ci = kubectl_json(
+            bed,
+            node,
+            crate::bed::ADMIN_CONF,
+            &["configmap", "-n", "kube-public", "cluster-info"],
+        )
+        .map_err(|e| e.to_string())?;
+        ci["data"].get(&key).map(drop).ok_or_else(|| ci.to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::JoinCommand;
+
+    const HASH: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn parses_the_worker_join_command_of_init_and_print_join_command() {
+        let want = JoinCommand {
+            endpoint: "10.233.7.11:6443".into(),
+            token: "abcdef.0123456789abcdef".into(),
+            ca_cert_hash: HASH.into(),
+        };
+        let init = format!(
+            "You can now join any number of control-plane nodes by running the following command on each as root:\n\n  \
+             kubeadm join 10.233.7.11:6443 --token abcdef.0123456789abcdef \\\n\t--discovery-token-ca-cert-hash {HASH} \\\n\t\
+             --control-plane --certificate-key 00ff\n\nThen you can join any number of worker nodes by running the following on each as root:\n\n\
+             kubeadm join 10.233.7.11:6443 --token abcdef.0123456789abcdef \\\n\t--discovery-token-ca-cert-hash {HASH} \n"
+        );
+        assert_eq!(JoinCommand::parse(&init), Some(want.clone()));
+        let printed = format!(
+            "kubeadm join 10.233.7.11:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash {HASH} \n"
+        );
+        let cmd = JoinCommand::parse(&printed).expect("parsed");
+        assert_eq!(cmd, want);
+        assert_eq!(cmd.token_id(), "abcdef");
+        assert_eq!(cmd.args()[..2], ["join".to_string(), "10.233.7.11:6443".to_string()]);
+        assert_eq!(JoinCommand::parse("kubeadm join --token x"), None);
+        assert_eq!(JoinCommand::parse("no command here"), None);
+    }
 }

@@ -21,6 +21,7 @@ pub mod pod;
 pub mod procs;
 pub mod runner;
 pub mod state;
+pub mod tlsproxy;
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};

@@ -316,6 +316,7 @@ impl JoinData {
         let mut tls_bootstrap =
             rt.block_on(kubeadm_cluster::discovery::discover(&input, &DiscoveryLog(out)))?;
         out.v(1, "[preflight] Fetching init configuration");
+        print_reading_config(&out, "preflight");
         let t = self.api_timeouts();
         let client = rt
             .block_on(kubeadm_cluster::client::client_from_kubeconfig(
@@ -334,6 +335,17 @@ impl JoinData {
         self.state = Some(state.clone());
         Ok(state)
     }
+}
+
+/// Upstream `FetchInitConfigurationFromCluster`'s two lines.
+pub fn print_reading_config(out: &Output, prefix: &str) {
+    out.line(format!(
+        "[{prefix}] Reading configuration from the \"{}\" ConfigMap in namespace \"kube-system\"...",
+        constants::KUBEADM_CONFIG_CONFIG_MAP
+    ));
+    out.line(format!(
+        "[{prefix}] Use 'kubeadm init phase upload-config kubeadm --config your-config-file' to re-upload it."
+    ));
 }
 
 /// Discovery's klog lines through the output sink.

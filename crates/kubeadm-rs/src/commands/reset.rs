@@ -134,6 +134,7 @@ fn fetch_cluster_configuration(out: &Output, kubeconfig: &std::path::Path) -> Op
         let t = kubeadm_cluster::ApiTimeouts::default();
         let client = rt.block_on(kubeadm_cluster::client::client_from_file(kubeconfig, None, &t))?;
         out.v(1, format!("[reset] Loaded client set from kubeconfig file: {}", kubeconfig.display()));
+        crate::commands::join::print_reading_config(out, "reset");
         Ok(rt.block_on(kubeadm_cluster::fetchconfig::fetch_join_config(&client, &t))?.cluster)
     })();
     match r {
