@@ -7,7 +7,6 @@
 //! client is bound to the runtime it was created on). With `--dry-run` these phases are not
 //! implemented yet (upstream uses a dry-run client that prints the API calls).
 
-
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -915,8 +914,13 @@ mod tests {
         eprintln!("{e}");
         assert!(e.starts_with("kube-scheduler check failed at https://127.0.0.1:1/livez: "), "{e}");
         assert!(e.to_lowercase().contains("connection refused"), "{e}");
-        let e = crate::kubeletsvc::http_get("127.0.0.1:1", "http://127.0.0.1:1/healthz", "/healthz", Duration::from_secs(1))
-            .expect_err("refused");
+        let e = crate::kubeletsvc::http_get(
+            "127.0.0.1:1",
+            "http://127.0.0.1:1/healthz",
+            "/healthz",
+            Duration::from_secs(1),
+        )
+        .expect_err("refused");
         assert_eq!(
             e,
             "Get \"http://127.0.0.1:1/healthz\": dial tcp 127.0.0.1:1: connect: connection refused"
