@@ -24,6 +24,8 @@ PACKAGES=(
   build-essential cmake pkg-config git
   # container runtime for real nodes (kubelet + containerd; CNI plugins land in /usr/lib/cni)
   containerd runc containernetworking-plugins
+  # etcd-client (tonic/prost) generates its gRPC code at build time with protoc
+  protobuf-compiler
   # scripts and measurements
   jq time
 )

@@ -21,5 +21,11 @@ echo "== benchmark smoke run (one iteration; the figures of a debug build mean n
 bench_out="$(mktemp -d)"
 KUBEADM_RS_BENCH_OURS="$CARGO_TARGET_DIR/debug/kubeadm-rs" KUBEADM_RS_BENCH_UPSTREAM="$KUBEADM_RS_BIN_DIR/kubeadm" \
   bash scripts/bench-offline.sh --quick --out "$bench_out/offline" >/dev/null
+echo "== join benchmark smoke run on the bed (bench_join --quick: one join per variant, storms of 3; debug build)" >&2
+if ! KUBEADM_RS_BENCH_OURS="$CARGO_TARGET_DIR/debug/kubeadm-rs" \
+  "$CARGO_TARGET_DIR/debug/examples/bench_join" --quick --out "$bench_out/join" >/dev/null 2>"$bench_out/join.log"; then
+  cat "$bench_out/join.log" >&2
+  exit 1
+fi
 rm -rf "$bench_out"
 echo "== all tests done in $(( $(date +%s) - start ))s" >&2

@@ -1235,9 +1235,8 @@ fn validate_auth_info(name: &str, a: &AuthInfo, errs: &mut Vec<String>) {
 /// derived from the CA's own key, which is what a self-signed kubeadm CA uses).
 pub fn format_ca_cert_info(cert: &Certificate) -> String {
     let go_time = |t: time::OffsetDateTime| {
-        let fmt = time::macros::format_description!(
-            "[year]-[month]-[day] [hour]:[minute]:[second] +0000 UTC"
-        );
+        let fmt =
+            time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] +0000 UTC");
         // Only fixed-width numeric components: formatting cannot fail.
         t.to_offset(time::UtcOffset::UTC).format(fmt).unwrap_or_default()
     };

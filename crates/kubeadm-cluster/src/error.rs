@@ -145,6 +145,9 @@ pub enum Error {
     /// The node's TLS bootstrap (its client certificate request) failed.
     #[error(transparent)]
     TlsBootstrap(#[from] crate::tlsbootstrap::TlsBootstrapError),
+    /// An etcd operation failed.
+    #[error(transparent)]
+    Etcd(#[from] crate::etcd::EtcdError),
     /// Writing console output failed.
     #[error("failed to write output")]
     Output(#[from] std::io::Error),

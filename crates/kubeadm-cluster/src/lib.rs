@@ -18,6 +18,8 @@
 //! * [`discovery`]: `join` discovery (token, file, HTTPS) and the TLS-bootstrap kubeconfig.
 //! * [`tlsbootstrap`]: the node's client certificate via a CertificateSigningRequest, as the
 //!   kubelet's TLS bootstrap gets it.
+//! * [`etcd`]: the etcd v3 client (members, learners, health, endpoints from the etcd Pods,
+//!   removing this node's member on `reset`).
 //! * [`jws`]: detached JWS signatures of `cluster-info` (cluster-bootstrap `jws.go`).
 //!
 //! All API functions are `async` (tokio); callers without a runtime can use [`runtime`].
@@ -30,6 +32,7 @@ pub mod client;
 pub mod copycerts;
 pub mod discovery;
 pub mod error;
+pub mod etcd;
 pub mod fetchconfig;
 pub mod joincmd;
 pub mod jws;

@@ -49,8 +49,12 @@ pub const USAGE_CLIENT_AUTH: &str = "client auth";
 pub const NODES_GROUP: &str = "system:nodes";
 /// Prefix of a node's user name (`system:node:<node>`).
 pub const NODE_USER_PREFIX: &str = "system:node:";
-/// Pause between two reads of the CSR while waiting for its certificate.
+/// Longest pause between two reads of the CSR while waiting for its certificate.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// First pause between two reads of the CSR: the controller-manager usually approves and signs
+/// within a few tens of milliseconds, so the wait starts short and doubles up to
+/// [`POLL_INTERVAL`].
+pub const FIRST_POLL_INTERVAL: Duration = Duration::from_millis(25);
 
 /// Why the TLS bootstrap failed. Every variant names the CertificateSigningRequest when there is
 /// one; none contains key material.
@@ -442,8 +446,9 @@ async fn create_or_reuse(
     Ok((existing.metadata.uid, true))
 }
 
-/// Reads the CSR every [`POLL_INTERVAL`] until it is issued, denied, failed or gone, or
-/// `deadline` passes. Read errors are retried (the last one is reported on timeout).
+/// Reads the CSR (after [`FIRST_POLL_INTERVAL`], doubling up to [`POLL_INTERVAL`]) until it is
+/// issued, denied, failed or gone, or `deadline` passes. Read errors are retried (the last one is
+/// reported on timeout).
 async fn wait_for_certificate(
     api: &Api<CertificateSigningRequest>,
     name: &str,
@@ -452,6 +457,7 @@ async fn wait_for_certificate(
     deadline: tokio::time::Instant,
 ) -> Result<Vec<u8>, TlsBootstrapError> {
     let mut approved = false;
+    let mut pause = FIRST_POLL_INTERVAL;
     loop {
         let last_error = match api.get_opt(name).await {
             Ok(Some(csr)) => {
@@ -479,7 +485,8 @@ async fn wait_for_certificate(
             Ok(None) => return Err(TlsBootstrapError::Deleted { name: name.to_string() }),
             Err(e) => Some(e.to_string()),
         };
-        let next = tokio::time::Instant::now() + POLL_INTERVAL;
+        let next = tokio::time::Instant::now() + pause;
+        pause = (pause * 2).min(POLL_INTERVAL);
         if next > deadline {
             return Err(TlsBootstrapError::Timeout {
                 name: name.to_string(),

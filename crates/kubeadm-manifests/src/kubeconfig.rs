@@ -101,6 +101,9 @@ pub enum KubeconfigError {
     /// The bootstrap kubeconfig lacks its current context or that context's cluster.
     #[error("invalid bootstrap kubeconfig: {0}")]
     InvalidBootstrap(String),
+    /// The file lacks what `certs renew` / `check-expiration` need (upstream's wording).
+    #[error("{0}")]
+    NoEmbeddedClientCert(String),
     /// Serialization failure (should not happen).
     #[error("failure while serializing kubeconfig: {0}")]
     Serialize(#[from] serde_json::Error),
@@ -833,6 +836,49 @@ pub fn has_authentication_credentials(config: &Config) -> bool {
         .is_some_and(|c| !c.is_empty())
 }
 
+/// The PEM client certificate embedded for the current context's user, checked as upstream's
+/// renewal `kubeConfigReadWriter.Read` does: the current context, its cluster with embedded CA
+/// data and its user with embedded client certificate data must exist. `path` names the file in
+/// errors.
+pub fn embedded_client_certificate<'a>(config: &'a Config, path: &str) -> Result<&'a [u8], KubeconfigError> {
+    let err = KubeconfigError::NoEmbeddedClientCert;
+    let ctx = config.context(&config.current_context).ok_or_else(|| {
+        err(format!("invalid kubeConfig file {path}: missing context {}", config.current_context))
+    })?;
+    let cluster = config
+        .cluster(&ctx.cluster)
+        .ok_or_else(|| err(format!("invalid kubeConfig file {path}: missing cluster {}", ctx.cluster)))?;
+    if empty_bytes(&cluster.certificate_authority_data) {
+        return Err(err(format!("kubeConfig file {path} does not have an embedded server certificate")));
+    }
+    let user = config
+        .user(&ctx.auth_info)
+        .ok_or_else(|| err(format!("invalid kubeConfig file {path}: missing authInfo {}", ctx.auth_info)))?;
+    match user.client_certificate_data.as_deref() {
+        Some(pem) if !pem.is_empty() => Ok(pem),
+        _ => Err(err(format!("kubeConfig file {path} does not have an embedded client certificate"))),
+    }
+}
+
+/// Upstream renewal `kubeConfigReadWriter.Write`'s change: the current context's cluster trusts
+/// `ca_pem` and its user gets the new client key and certificate; everything else is kept. The
+/// caller has checked the file with [`embedded_client_certificate`].
+pub fn replace_embedded_client_credentials(
+    config: &mut Config,
+    ca_pem: &[u8],
+    key_pem: &[u8],
+    cert_pem: &[u8],
+) {
+    let Some(ctx) = config.context(&config.current_context).cloned() else { return };
+    if let Some(c) = config.clusters.iter_mut().rev().find(|c| c.name == ctx.cluster) {
+        c.cluster.certificate_authority_data = Some(ca_pem.to_vec());
+    }
+    if let Some(u) = config.users.iter_mut().rev().find(|u| u.name == ctx.auth_info) {
+        u.user.client_key_data = Some(key_pem.to_vec());
+        u.user.client_certificate_data = Some(cert_pem.to_vec());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -940,6 +986,39 @@ users:
         assert_eq!(
             empty.to_yaml().unwrap(),
             "apiVersion: v1\nclusters:\n- cluster:\n    server: https://x:1\n  name: \"\"\ncontexts: null\ncurrent-context: \"\"\nkind: Config\nusers: null\n"
+        );
+    }
+
+    #[test]
+    fn embedded_client_certificate_checks_and_replacement() {
+        let mut c = create_with_certs("https://x:6443", "kubernetes", "admin", b"CA", b"KEY", b"CERT");
+        assert_eq!(embedded_client_certificate(&c, "/a.conf").unwrap(), b"CERT");
+        replace_embedded_client_credentials(&mut c, b"CA2", b"KEY2", b"CERT2");
+        assert_eq!(c.current_user().unwrap().client_key_data.as_deref(), Some(&b"KEY2"[..]));
+        assert_eq!(c.current_cluster().unwrap().1.certificate_authority_data.as_deref(), Some(&b"CA2"[..]));
+        assert_eq!(embedded_client_certificate(&c, "/a.conf").unwrap(), b"CERT2");
+
+        let no_cert = create_with_certs("https://x:6443", "kubernetes", "admin", b"CA", b"KEY", b"");
+        assert_eq!(
+            embedded_client_certificate(&no_cert, "/a.conf").unwrap_err().to_string(),
+            "kubeConfig file /a.conf does not have an embedded client certificate"
+        );
+        let no_ca = create_with_certs("https://x:6443", "kubernetes", "admin", b"", b"KEY", b"CERT");
+        assert_eq!(
+            embedded_client_certificate(&no_ca, "/a.conf").unwrap_err().to_string(),
+            "kubeConfig file /a.conf does not have an embedded server certificate"
+        );
+        let mut no_ctx = c.clone();
+        no_ctx.current_context = "other".into();
+        assert_eq!(
+            embedded_client_certificate(&no_ctx, "/a.conf").unwrap_err().to_string(),
+            "invalid kubeConfig file /a.conf: missing context other"
+        );
+        let mut no_user = c.clone();
+        no_user.users.clear();
+        assert_eq!(
+            embedded_client_certificate(&no_user, "/a.conf").unwrap_err().to_string(),
+            "invalid kubeConfig file /a.conf: missing authInfo admin"
         );
     }
 }

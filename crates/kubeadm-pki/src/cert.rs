@@ -176,19 +176,7 @@ impl Certificate {
         for ext in tbs.extensions() {
             match ext.parsed_extension() {
                 ParsedExtension::SubjectAlternativeName(san) => {
-                    for name in &san.general_names {
-                        match name {
-                            GeneralName::DNSName(d) => alt_names.dns_names.push((*d).to_string()),
-                            GeneralName::IPAddress(b) => {
-                                if let Ok(a) = <[u8; 4]>::try_from(*b) {
-                                    alt_names.ips.push(IpAddr::from(a));
-                                } else if let Ok(a) = <[u8; 16]>::try_from(*b) {
-                                    alt_names.ips.push(IpAddr::from(a));
-                                }
-                            }
-                            _ => {}
-                        }
-                    }
+                    collect_alt_names(&san.general_names, &mut alt_names);
                 }
                 ParsedExtension::BasicConstraints(bc) => is_ca = bc.ca,
                 // x509-parser stores the BIT STRING bits in Go's order (bit 0 = digitalSignature).
@@ -540,6 +528,29 @@ fn key_usage_value(ku: u16) -> Vec<u8> {
     der::bit_string(unused, bytes)
 }
 
+/// The subjectAltName extension (non-critical), as Go marshals it into certificates and requests.
+pub(crate) fn san_extension(alt: &AltNames) -> Vec<u8> {
+    extension(OID_SAN, false, &san_value(alt))
+}
+
+/// Adds the DNS and IP entries of a parsed GeneralNames to `alt`.
+pub(crate) fn collect_alt_names(names: &[x509_parser::extensions::GeneralName<'_>], alt: &mut AltNames) {
+    use x509_parser::extensions::GeneralName;
+    for name in names {
+        match name {
+            GeneralName::DNSName(d) => alt.dns_names.push((*d).to_string()),
+            GeneralName::IPAddress(b) => {
+                if let Ok(a) = <[u8; 4]>::try_from(*b) {
+                    alt.ips.push(IpAddr::from(a));
+                } else if let Ok(a) = <[u8; 16]>::try_from(*b) {
+                    alt.ips.push(IpAddr::from(a));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 fn san_value(alt: &AltNames) -> Vec<u8> {
     let mut names = Vec::new();
     for d in &alt.dns_names {
@@ -608,7 +619,7 @@ fn create_certificate(
         exts.push(extension(OID_AKID, false, &der::seq(&[&der::tlv(0x80, &p.subject_key_id)])));
     }
     if !t.alt_names.dns_names.is_empty() || !t.alt_names.ips.is_empty() {
-        exts.push(extension(OID_SAN, false, &san_value(t.alt_names)));
+        exts.push(san_extension(t.alt_names));
     }
     // The signature AlgorithmIdentifier appears in the TBS as well, so compute it first.
     let sig_alg = signer.signature_algorithm_der();

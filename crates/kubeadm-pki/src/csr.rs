@@ -8,6 +8,7 @@
 
 use std::fmt;
 
+use crate::cert::AltNames;
 use crate::der;
 use crate::error::{PkiError, Result};
 use crate::keys::{PrivateKey, PublicKey};
@@ -15,15 +16,42 @@ use crate::keys::{PrivateKey, PublicKey};
 /// PEM block type of certificate requests (`certutil.CertificateRequestBlockType`).
 pub const CERTIFICATE_REQUEST_BLOCK: &str = "CERTIFICATE REQUEST";
 
+/// `pkcs-9-at-extensionRequest`.
+const OID_EXTENSION_REQUEST: &[u64] = &[1, 2, 840, 113549, 1, 9, 14];
+
 /// A DER PKCS#10 request for `key` with subject CN `common_name` and O `organizations`, no
 /// attributes or extensions, signed by `key` (`certutil.MakeCSR(key, subject, nil, nil)`).
 pub fn new_csr_der(key: &PrivateKey, common_name: &str, organizations: &[String]) -> Result<Vec<u8>> {
+    new_csr_der_with_sans(key, common_name, organizations, &AltNames::default())
+}
+
+/// [`new_csr_der`] with SANs, as `pkiutil.NewCSR` creates the requests of `kubeadm certs
+/// generate-csr`: DNS names de-duplicated and sorted, and, when there are any SANs, one
+/// extensionRequest attribute holding the (non-critical) subjectAltName extension, encoded as Go's
+/// `x509.CreateCertificateRequest` does.
+pub fn new_csr_der_with_sans(
+    key: &PrivateKey,
+    common_name: &str,
+    organizations: &[String],
+    alt_names: &AltNames,
+) -> Result<Vec<u8>> {
+    let mut alt_names = alt_names.clone();
+    alt_names.dedup();
+    let attributes = if alt_names.dns_names.is_empty() && alt_names.ips.is_empty() {
+        Vec::new()
+    } else {
+        let ext = crate::cert::san_extension(&alt_names);
+        der::seq(&[
+            &der::oid(OID_EXTENSION_REQUEST),
+            &der::tlv(der::TAG_SET, &der::tlv(der::TAG_SEQUENCE, &ext)),
+        ])
+    };
     let info = der::seq(&[
         &der::uint(&[0]),
         &crate::cert::encode_subject(common_name, organizations),
         &key.public_key().spki_der(),
         // attributes [0] IMPLICIT SET OF Attribute: present even when empty, as Go writes it.
-        &der::tlv(0xa0, &[]),
+        &der::tlv(0xa0, &attributes),
     ]);
     let (sig_alg, sig) = key
         .sign_with(key.csr_signature_algorithm(), &info)
@@ -48,6 +76,7 @@ pub struct CertificateRequest {
     organization: Vec<String>,
     public_key: Option<PublicKey>,
     attribute_count: usize,
+    alt_names: AltNames,
 }
 
 impl fmt::Debug for CertificateRequest {
@@ -78,6 +107,12 @@ impl CertificateRequest {
             .to_string();
         let organization =
             info.subject.iter_organization().filter_map(|a| a.as_str().ok().map(str::to_string)).collect();
+        let mut alt_names = AltNames::default();
+        for ext in req.requested_extensions().into_iter().flatten() {
+            if let ParsedExtension::SubjectAlternativeName(san) = ext {
+                crate::cert::collect_alt_names(&san.general_names, &mut alt_names);
+            }
+        }
         Ok(Self {
             der: data.to_vec(),
             info: info.raw.to_vec(),
@@ -88,6 +123,7 @@ impl CertificateRequest {
             organization,
             public_key: PublicKey::from_spki_der(info.subject_pki.raw).ok(),
             attribute_count: info.attributes().len(),
+            alt_names,
         })
     }
 
@@ -127,6 +163,11 @@ impl CertificateRequest {
     /// Number of attributes (an extension request counts as one); 0 for kubelet client requests.
     pub fn attribute_count(&self) -> usize {
         self.attribute_count
+    }
+
+    /// The SANs of the request's extensionRequest attribute.
+    pub fn alt_names(&self) -> &AltNames {
+        &self.alt_names
     }
 
     /// `CheckSignature`: the request is signed by the key it contains.
@@ -218,6 +259,7 @@ ca0f169d45ea5d12a0a000";
             assert_eq!(ours.organization(), nodes().as_slice());
             assert_eq!(ours.public_key(), Some(&key.public_key()));
             assert_eq!(ours.attribute_count(), 0);
+            assert_eq!(ours.alt_names(), &AltNames::default());
             ours.check_signature().unwrap();
             ours.check_signature_with(&key.public_key()).unwrap();
         }
@@ -246,5 +288,36 @@ ca0f169d45ea5d12a0a000";
         assert_eq!(e.to_string(), "PEM block type must be CERTIFICATE REQUEST");
         assert!(CertificateRequest::from_pem(b"nothing").is_err());
         assert!(CertificateRequest::from_der(b"\x30\x00").is_err());
+    }
+
+    /// Go 1.26's `x509.CreateCertificateRequest` CertificationRequestInfo for [`GO_KEY`] with
+    /// subject CN=kube-apiserver, DNS names [a.example b.example] and IPs [10.0.0.1
+    /// ::ffff:10.0.0.2 fd00::1].
+    const GO_INFO_SANS: &str = "3081cb0201003019311730150603550403130e6b7562652d6170697365727665723059301306072a8648ce3d020106082a86\
+48ce3d030107034200041e4a855984dc06bb84963d14dcab807f6a0b3626a1e545a28e10c26ad5e17fcf9b6c0b2ce32ffe1c\
+c2f4680d4d6f9756b429fa90da4986ca0f169d45ea5d12a0a050304e06092a864886f70d01090e3141303f303d0603551d11\
+043630348209612e6578616d706c658209622e6578616d706c6587040a00000187040a0000028710fd000000000000000000\
+000000000001";
+
+    #[test]
+    fn sans_go_into_an_extension_request() {
+        let key = PrivateKey::from_pem(GO_KEY.as_bytes()).unwrap().unwrap();
+        let alt = AltNames {
+            dns_names: vec!["b.example".into(), "a.example".into(), "b.example".into()],
+            ips: vec![
+                "10.0.0.1".parse().unwrap(),
+                "::ffff:10.0.0.2".parse().unwrap(),
+                "fd00::1".parse().unwrap(),
+            ],
+        };
+        let der = new_csr_der_with_sans(&key, "kube-apiserver", &[], &alt).unwrap();
+        let req = CertificateRequest::from_der(&der).unwrap();
+        req.check_signature().unwrap();
+        assert_eq!(req.attribute_count(), 1);
+        assert_eq!(req.alt_names().dns_names, vec!["a.example", "b.example"]);
+        assert_eq!(req.alt_names().ips_go_list(), "[10.0.0.1 10.0.0.2 fd00::1]");
+        let (_, x) = X509CertificationRequest::from_der(&der).unwrap();
+        x.verify_signature().unwrap();
+        assert_eq!(hex::encode(&req.info), GO_INFO_SANS);
     }
 }

@@ -17,7 +17,9 @@ pub mod certs;
 pub mod csr;
 mod der;
 pub mod error;
+pub mod expiration;
 pub mod keys;
+pub mod renew;
 
 use std::path::{Path, PathBuf};
 
@@ -30,7 +32,7 @@ pub use certs::{
     create_pki_assets, default_cert_list, shared_certificate_exists, using_external_ca,
     using_external_etcd_ca, using_external_front_proxy_ca,
 };
-pub use csr::{CertificateRequest, new_csr_der, new_csr_pem};
+pub use csr::{CertificateRequest, new_csr_der, new_csr_der_with_sans, new_csr_pem};
 pub use error::{PkiError, Result};
 pub use keys::{KeyAlgorithm, PrivateKey, PublicKey};
 

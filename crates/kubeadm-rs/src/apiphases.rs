@@ -251,6 +251,24 @@ fn insecure_client(url: &str) -> anyhow::Result<Client> {
     Client::try_from(cfg).map_err(|e| anyhow!("{}", chain(&e)))
 }
 
+/// Upstream `WaitForControlPlaneComponents` alone (join's `wait-control-plane`), with
+/// `timeouts.controlPlaneComponentHealthCheck`.
+pub fn wait_control_plane_components(d: &mut InitData) -> Result<(), PhaseError> {
+    let timeout = d
+        .cfg
+        .init
+        .timeouts
+        .as_ref()
+        .and_then(|t| t.control_plane_component_health_check)
+        .unwrap_or(kubeadm_api::constants::CONTROL_PLANE_COMPONENT_HEALTH_CHECK_TIMEOUT)
+        .to_std();
+    if let Err(e) = wait_for_control_plane(d, timeout) {
+        d.out.line(control_plane_fail_msg(&d.cfg.init.node_registration.cri_socket));
+        return Err(PhaseError::Failed(e.context("failed while waiting for the control plane to start")));
+    }
+    Ok(())
+}
+
 fn wait_for_control_plane(d: &mut InitData, timeout: Duration) -> anyhow::Result<()> {
     let out = d.out;
     out.line(format!(

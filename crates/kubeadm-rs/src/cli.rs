@@ -170,9 +170,12 @@ pub enum CertsCommand {
     },
     /// Generate keys and certificate signing requests
     GenerateCsr {
-        /// Config and certificate dir.
-        #[command(flatten)]
-        common: CertDirConfig,
+        /// Path to a kubeadm configuration file.
+        #[arg(long, value_name = "string")]
+        config: Option<String>,
+        /// The path where to save the certificates (overrides the configuration's certificatesDir).
+        #[arg(long = "cert-dir", value_name = "string")]
+        cert_dir: Option<String>,
         /// Directory where the kubeconfig files are saved.
         #[arg(long = "kubeconfig-dir", default_value = "/etc/kubernetes", value_name = "string")]
         kubeconfig_dir: String,
@@ -195,6 +198,10 @@ pub struct RenewFlags {
     /// kubeconfig file used to talk to the cluster.
     #[arg(long, default_value = "/etc/kubernetes/admin.conf", value_name = "string")]
     pub kubeconfig: String,
+    /// kubeadm-rs extension: renew only certificates expiring within this duration (e.g. 720h);
+    /// the others are reported as skipped.
+    #[arg(long = "if-expiring-within", value_name = "duration")]
+    pub if_expiring_within: Option<String>,
 }
 
 /// `kubeadm certs renew <target>`.

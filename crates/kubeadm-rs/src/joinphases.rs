@@ -59,10 +59,213 @@ pub fn preflight(d: &mut JoinData) -> Result<(), PhaseError> {
     .map_err(|e| fail(anyhow::Error::new(e)))?;
     d.cluster_state().map_err(fail)?;
     if d.cfg.control_plane.is_some() {
-        // The checks of a new control-plane instance come with `join --control-plane`.
-        return Err(crate::phases::not_implemented("preflight (join --control-plane)"));
+        control_plane_preflight(d).map_err(fail)?;
     }
     Ok(())
+}
+
+/// Upstream `checkIfReadyForAdditionalControlPlane`, then `RunInitNodeChecks` for a secondary
+/// control plane and the image pull.
+fn control_plane_preflight(d: &mut JoinData) -> anyhow::Result<()> {
+    let has_key = d.cfg.control_plane.as_ref().is_some_and(|c| !c.certificate_key.is_empty());
+    let dry_run = d.dry_run;
+    let cp = d.cp_init_data()?;
+    let not_ready = |e: String| {
+        anyhow!(
+            "\nOne or more conditions for hosting a new control plane instance is not satisfied.\n\n{e}\n\nPlease ensure that:\n* The cluster has a stable controlPlaneEndpoint address.\n* The certificates that must be shared among control plane instances are provided.\n\n"
+        )
+    };
+    if cp.cfg.cluster.control_plane_endpoint.is_empty() {
+        return Err(not_ready(
+            "unable to add a new control plane instance to a cluster that doesn't have a stable controlPlaneEndpoint address".into(),
+        ));
+    }
+    if !has_key {
+        let dir = cp.cert_dir();
+        let mut need =
+            vec!["ca.crt", "ca.key", "sa.key", "sa.pub", "front-proxy-ca.crt", "front-proxy-ca.key"];
+        if cp.cfg.cluster.etcd.external.is_none() {
+            need.extend(["etcd/ca.crt", "etcd/ca.key"]);
+        }
+        let missing: Vec<String> = need
+            .iter()
+            .map(|f| dir.join(f))
+            .filter(|p| !p.is_file())
+            .map(|p| format!("{} does not exist", p.display()))
+            .collect();
+        if !missing.is_empty() {
+            return Err(not_ready(format!("[{}]", missing.join(", "))));
+        }
+    }
+    let mut input = crate::wiring::preflight_input(cp);
+    input.secondary_control_plane = true;
+    input.download_certs = has_key;
+    let ignore: Vec<String> = cp.ignore_preflight_errors.iter().cloned().collect();
+    let ignore = kubeadm_host::preflight::IgnoreSet::new(&ignore, &[])?;
+    kubeadm_host::preflight::run_secondary_control_plane_preflight(
+        &input,
+        &kubeadm_host::RealHost,
+        &ignore,
+        dry_run,
+        &mut cp.out.progress_writer(),
+        &mut std::io::stderr(),
+    )?;
+    Ok(())
+}
+
+fn dry_run_control_plane(d: &JoinData, phase: &str) -> Result<(), PhaseError> {
+    if d.dry_run {
+        return Err(PhaseError::NotImplemented(format!("{phase} with --dry-run")));
+    }
+    Ok(())
+}
+
+/// Phase `control-plane-prepare/download-certs`.
+pub fn download_certs(d: &mut JoinData) -> Result<(), PhaseError> {
+    let key =
+        d.cfg.control_plane.as_ref().map(|c| c.certificate_key.expose().to_string()).unwrap_or_default();
+    if key.is_empty() {
+        d.out.v(1, "[download-certs] Skipping certs download");
+        return Ok(());
+    }
+    dry_run_control_plane(d, "control-plane-prepare/download-certs")?;
+    (|| -> anyhow::Result<()> {
+        let state = d.cluster_state()?;
+        let rt = d.rt()?;
+        let t = d.api_timeouts();
+        let out = d.out;
+        let client = rt
+            .block_on(kubeadm_cluster::client::client_from_kubeconfig(&state.tls_bootstrap, "bootstrap", &t))
+            .context("unable to access the cluster")?;
+        let cp = d.cp_init_data()?;
+        let dir = cp.cert_write_dir();
+        rt.block_on(kubeadm_cluster::copycerts::download_certs(
+            &client,
+            &dir,
+            &cp.cfg.cluster,
+            &key,
+            &mut out.progress_writer(),
+        ))
+        .context("error downloading certs")?;
+        Ok(())
+    })()
+    .map_err(fail)
+}
+
+/// Phase `control-plane-prepare/certs`: init's certificate phases (existing CAs are used).
+pub fn control_plane_certs(d: &mut JoinData) -> Result<(), PhaseError> {
+    dry_run_control_plane(d, "control-plane-prepare/certs")?;
+    let cp = d.cp_init_data().map_err(fail)?;
+    cp.out
+        .line(format!("[certs] Using certificateDir folder {:?}", cp.cert_write_dir().display().to_string()));
+    for name in crate::phases::init::CERTS.iter().map(|(n, _)| *n) {
+        crate::wiring::cert(cp, name)?;
+    }
+    crate::wiring::sa(cp)
+}
+
+/// Phase `control-plane-prepare/kubeconfig`: admin, controller-manager and scheduler kubeconfigs.
+pub fn control_plane_kubeconfig(d: &mut JoinData) -> Result<(), PhaseError> {
+    dry_run_control_plane(d, "control-plane-prepare/kubeconfig")?;
+    let cp = d.cp_init_data().map_err(fail)?;
+    cp.out.line("[kubeconfig] Generating kubeconfig files");
+    cp.out.line(format!(
+        "[kubeconfig] Using kubeconfig folder {:?}",
+        cp.kubeconfig_dir().display().to_string()
+    ));
+    for name in ["admin", "controller-manager", "scheduler"] {
+        crate::wiring::kubeconfig(cp, name)?;
+    }
+    Ok(())
+}
+
+/// Phase `control-plane-prepare/control-plane`: the static Pod manifests.
+pub fn control_plane_manifests(d: &mut JoinData) -> Result<(), PhaseError> {
+    dry_run_control_plane(d, "control-plane-prepare/control-plane")?;
+    let cp = d.cp_init_data().map_err(fail)?;
+    cp.out
+        .line(format!("[control-plane] Using manifest folder {:?}", cp.manifest_dir().display().to_string()));
+    for name in ["apiserver", "controller-manager", "scheduler"] {
+        crate::wiring::control_plane(cp, name)?;
+    }
+    Ok(())
+}
+
+/// Phase `etcd-join`: adds this node to the stacked etcd cluster as a learner, writes its etcd
+/// static Pod with the returned initial cluster, promotes it once it has caught up and waits for
+/// the cluster to be available (upstream `CreateStackedEtcdStaticPodManifestFile`).
+pub fn etcd_join(d: &mut JoinData) -> Result<(), PhaseError> {
+    dry_run_control_plane(d, "etcd-join")?;
+    (|| -> anyhow::Result<()> {
+        let rt = d.rt()?;
+        let cp = d.cp_init_data()?;
+        if cp.cfg.cluster.etcd.external.is_some() {
+            cp.out.line("[control-plane-join] Using external etcd - no local stacked instance added");
+            return Ok(());
+        }
+        let data_dir = cp.cfg.cluster.etcd.local.as_ref().map(|l| l.data_dir.clone()).unwrap_or_default();
+        create_etcd_data_dir(Path::new(&data_dir))?;
+        let t = kubeadm_cluster::ApiTimeouts::from_init_configuration(&cp.cfg.init);
+        let admin = cp.opts.kubeconfig_path.clone();
+        let client = rt
+            .block_on(kubeadm_cluster::client::client_from_file(&admin, None, &t))
+            .context("couldn't create Kubernetes client")?;
+        let advertise = cp.cfg.init.local_api_endpoint.advertise_address.clone();
+        let peer = kubeadm_cluster::etcd::peer_url_by_ip(&advertise);
+        let node = cp.cfg.init.node_registration.name.clone();
+        let cert_dir = cp.cert_dir();
+        let etcd_timeouts = kubeadm_cluster::etcd::EtcdTimeouts::from_config(
+            cp.cfg.init.timeouts.as_ref().and_then(|t| t.etcd_api_call),
+        );
+        let ctx = "error creating local etcd static pod manifest file";
+        let mut etcd = rt
+            .block_on(kubeadm_cluster::etcd::EtcdClient::from_cluster(
+                &client,
+                &cert_dir,
+                None,
+                &t,
+                etcd_timeouts,
+            ))
+            .context(ctx)?;
+        cp.out.v(1, format!("[etcd] Adding etcd member: {peer}"));
+        let added = rt.block_on(etcd.member_add_as_learner(&node, &peer)).context(ctx)?;
+        cp.out.line("[etcd] Announced new etcd member joining to the existing etcd cluster");
+        crate::wiring::write_joining_etcd_pod(cp, &added.initial_cluster()).context(ctx)?;
+        let id = rt.block_on(etcd.get_member_id(&peer)).context(ctx)?;
+        rt.block_on(etcd.member_promote(id)).context(ctx)?;
+        cp.out.line("[etcd] Waiting for the new etcd member to join the cluster. This can take up to 40s");
+        rt.block_on(etcd.wait_for_cluster_available(8, Duration::from_secs(5))).context(ctx)?;
+        Ok(())
+    })()
+    .map_err(fail)
+}
+
+/// Upstream `etcdutil.CreateDataDirectory`: 0700, also tightening an existing directory.
+fn create_etcd_data_dir(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let shown = dir.display().to_string();
+    std::fs::create_dir_all(dir).with_context(|| format!("failed to create etcd directory {shown:?}"))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("failed to set permissions on etcd directory {shown:?}"))
+}
+
+/// Phase `control-plane-join/mark-control-plane`.
+pub fn mark_control_plane(d: &mut JoinData) -> Result<(), PhaseError> {
+    dry_run_control_plane(d, "control-plane-join/mark-control-plane")?;
+    let cp = d.cp_init_data().map_err(fail)?;
+    crate::apiphases::mark_control_plane(cp).map_err(|e| match e {
+        PhaseError::Failed(e) => {
+            PhaseError::Failed(e.context("error applying control-plane label and taints"))
+        }
+        e => e,
+    })
+}
+
+/// Phase `wait-control-plane` (join): the local control-plane components.
+pub fn wait_control_plane(d: &mut JoinData) -> Result<(), PhaseError> {
+    dry_run_control_plane(d, "wait-control-plane")?;
+    let cp = d.cp_init_data().map_err(fail)?;
+    crate::apiphases::wait_control_plane_components(cp)
 }
 
 fn write_all(files: &[OutFile]) -> anyhow::Result<()> {
@@ -116,9 +319,12 @@ fn kubelet_start_inner(d: &mut JoinData) -> anyhow::Result<()> {
         None => PathBuf::from(&d.cfg.ca_cert_path),
     };
 
+    // The bootstrap client talks to the discovered endpoint: on a joining control plane the local
+    // API server only starts after this phase (upstream's kubelet retries in the background;
+    // kubeadm-rs requests the node's certificate through the cluster's endpoint instead).
     let client = rt
         .block_on(kubeadm_cluster::client::client_from_kubeconfig(
-            &tls_bootstrap,
+            &state.tls_bootstrap,
             "bootstrap-kubelet.conf",
             &t,
         ))

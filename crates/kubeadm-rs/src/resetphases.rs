@@ -101,17 +101,59 @@ pub fn remove_etcd_member(d: &mut ResetData) -> Result<(), PhaseError> {
                 dir.display()
             ));
         } else {
-            // Removing this node's member from a multi-member etcd cluster comes with the HA work
-            // (issue 6); a single-member cluster needs no removal (upstream skips it too).
-            d.out.warn(
-                "[reset] Failed to remove etcd member: removing members of a stacked etcd cluster is not implemented by kubeadm-rs yet, please manually remove this etcd member using etcdctl",
-            );
+            match remove_local_member(d) {
+                Ok(outcome) => {
+                    d.out.v(1, format!("[reset] etcd member removal: {outcome:?}"));
+                    clean_etcd_dir(d, &dir);
+                }
+                Err(e) => d.out.warn(format!(
+                    "[reset] Failed to remove etcd member: {}, please manually remove this etcd member using etcdctl",
+                    crate::output::error_message(&e)
+                )),
+            }
         }
     }
     if !d.dry_run && !kubeadm_host::reset::is_dir_empty(&dir) && dir.exists() {
         clean_etcd_dir(d, &dir);
     }
     Ok(())
+}
+
+/// This node's advertise address, from the annotation kubeadm puts on its kube-apiserver static
+/// Pod (`kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint`, upstream
+/// `GetAPIEndpoint` for the local node).
+fn local_advertise_address() -> anyhow::Result<String> {
+    let path = Path::new(constants::KUBERNETES_DIR).join("manifests/kube-apiserver.yaml");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| anyhow::anyhow!("could not read {}: {e}", path.display()))?;
+    let pod: serde_json::Value = serde_yaml::from_str(&text)?;
+    let ep = pod
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get("kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint"))
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| anyhow::anyhow!("{} has no advertise-address annotation", path.display()))?;
+    let host = match ep.rsplit_once(':') {
+        Some((h, _)) => h.trim_start_matches('[').trim_end_matches(']'),
+        None => ep,
+    };
+    Ok(host.to_string())
+}
+
+/// Upstream `RemoveStackedEtcdMemberFromCluster`: removes this node's member unless it is the only
+/// one.
+fn remove_local_member(d: &ResetData) -> anyhow::Result<kubeadm_cluster::etcd::RemoveOutcome> {
+    let rt = kubeadm_cluster::runtime()?;
+    let t = kubeadm_cluster::ApiTimeouts::default();
+    let client = rt.block_on(kubeadm_cluster::client::client_from_file(&d.kubeconfig, None, &t))?;
+    let ip = local_advertise_address()?;
+    let cert_dir = PathBuf::from(&d.certificates_dir);
+    Ok(rt.block_on(kubeadm_cluster::etcd::remove_stacked_etcd_member_from_cluster(
+        &client,
+        &cert_dir,
+        &ip,
+        &t,
+        kubeadm_cluster::etcd::EtcdTimeouts::default(),
+    ))?)
 }
 
 fn dirs_list(dirs: &[PathBuf]) -> String {

@@ -804,6 +804,36 @@ pub fn prepare(d: &mut InitData) -> Result<(), PrepareFailed> {
     Ok(())
 }
 
+/// The etcd static Pod of a control-plane node joining a stacked etcd cluster (upstream
+/// `prepareAndWriteEtcdStaticPod` with the initial cluster returned by the member add), written
+/// like init's (patches, modes); prints upstream's line first.
+pub fn write_joining_etcd_pod(
+    d: &mut InitData,
+    initial_cluster: &[kubeadm_manifests::staticpod::EtcdMember],
+) -> anyhow::Result<()> {
+    d.out.line("[etcd] Creating static Pod manifest for \"etcd\"");
+    let mut patches =
+        patch_manager(d).map_err(|e| e.context("failed to patch static Pod manifest file for \"etcd\""))?;
+    let host = host_inputs(d);
+    let cfg = &d.cfg;
+    let pod = kubeadm_manifests::staticpod::etcd_pod(
+        &cfg.cluster,
+        &cfg.init.local_api_endpoint,
+        &cfg.init.node_registration.name,
+        initial_cluster,
+        &host,
+    );
+    let mut o = PhaseOutput::default();
+    static_pod_output(d, &pod, &mut patches, &mut o)?;
+    let w = writer(d);
+    use kubeadm_host::FileWriter as _;
+    for f in &o.files {
+        w.write(f)
+            .map_err(|e| anyhow::Error::new(e).context(format!("failed to write {:?}", path_str(&f.path))))?;
+    }
+    Ok(())
+}
+
 fn cfg_has_local_etcd(d: &InitData) -> bool {
     d.cfg.cluster.etcd.external.is_none() && d.cfg.cluster.etcd.local.is_some()
 }
@@ -861,8 +891,8 @@ pub fn prepare_group(d: &mut InitData) -> Result<(), PhaseError> {
     prepare(d).map_err(|e| PhaseError::Failed(anyhow::Error::new(e)))
 }
 
-/// Phase `preflight`.
-pub fn preflight(d: &mut InitData) -> Result<(), PhaseError> {
+/// The inputs of init's checks from the configuration.
+pub fn preflight_input(d: &InitData) -> kubeadm_host::preflight::InitPreflightInput {
     use kubeadm_host::preflight as pf;
     let cfg = &d.cfg;
     let arg = |args: &[v1beta4::Arg], name: &str| {
@@ -886,7 +916,7 @@ pub fn preflight(d: &mut InitData) -> Result<(), PhaseError> {
         "Never" => pf::checks::PullPolicy::Never,
         _ => pf::checks::PullPolicy::IfNotPresent,
     };
-    let input = pf::InitPreflightInput {
+    pf::InitPreflightInput {
         kubeadm_version: kubeadm_api::constants::KUBERNETES_VERSION.to_string(),
         kubernetes_version: cfg.cluster.kubernetes_version.clone(),
         bind_port: u16::try_from(cfg.init.local_api_endpoint.bind_port).unwrap_or(0),
@@ -911,7 +941,15 @@ pub fn preflight(d: &mut InitData) -> Result<(), PhaseError> {
         image_pull_policy: policy,
         images: kubeadm_manifests::images::list(&cfg.cluster),
         sandbox_image: kubeadm_manifests::images::pause_image(&cfg.cluster),
-    };
+        secondary_control_plane: false,
+        download_certs: false,
+    }
+}
+
+/// Phase `preflight`.
+pub fn preflight(d: &mut InitData) -> Result<(), PhaseError> {
+    use kubeadm_host::preflight as pf;
+    let input = preflight_input(d);
     let ignore: Vec<String> = d.ignore_preflight_errors.iter().cloned().collect();
     let ignore = pf::IgnoreSet::new(&ignore, &[]).map_err(anyhow::Error::new)?;
     // Like upstream, warnings and the block of fatal errors go to stderr as they come; the phase

@@ -219,6 +219,12 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// A plan selecting exactly the given full phase names (for commands that reuse another
+    /// command's phase functions, e.g. `join --control-plane` running init's certs phases).
+    pub fn of(names: &[&str]) -> Self {
+        Self { run: names.iter().map(|n| ((*n).to_string(), true)).collect() }
+    }
+
     /// Whether the phase with this full name is selected.
     pub fn selected(&self, generated_name: &str) -> bool {
         self.run.get(generated_name).copied().unwrap_or(false)

@@ -138,7 +138,7 @@ fn not_implemented_commands_fail() {
     for args in [
         &["upgrade", "plan"][..],
         &["token", "list", "--dry-run"],
-        &["certs", "renew", "all"],
+        &["certs", "check-expiration", "-o", "kyaml"],
         &["config", "images", "pull"],
     ] {
         let o = run(args);

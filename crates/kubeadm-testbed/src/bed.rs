@@ -280,7 +280,7 @@ fn disable_ipv6(iface: &str) {
 
 /// A running test bed. Dropping it tears everything down.
 pub struct Bed {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     nodes: Vec<Node>,
     holders: Vec<Child>,
     runners: Mutex<Vec<Runner>>,

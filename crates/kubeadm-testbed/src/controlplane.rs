@@ -136,7 +136,14 @@ const STANDIN_DIR: &str = "/run/kubeadm";
 pub fn start_kubelet_healthz(node: &Node) -> Result<NodeProcess> {
     // A script file: socat's SYSTEM: address would mangle the \r\n escapes.
     let script = format!("{STANDIN_DIR}/healthz.sh");
-    node.write_file(&script, "printf 'HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok'\n")?;
+    // The script reads the request up to its blank line before answering: answering and closing
+    // at once makes the kernel reset a request that arrives after the close (a loaded machine),
+    // and kubeadm's kubelet check then retries 500 ms later.
+    node.write_file(
+        &script,
+        "cr=$(printf '\\r')\nwhile IFS= read -r l; do case \"$l\" in ''|\"$cr\") break;; esac; done\n\
+         printf 'HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok'\n",
+    )?;
     node.spawn(
         "/usr/bin/socat",
         ["TCP-LISTEN:10248,bind=127.0.0.1,fork,reuseaddr".to_string(), format!("EXEC:/bin/sh {script}")],
@@ -333,6 +340,29 @@ pub fn wait_cluster_info_signed(bed: &Bed, node: &Node, token_id: &str, timeout:
         .map_err(|e| e.to_string())?;
         ci["data"].get(&key).map(drop).ok_or_else(|| ci.to_string())
     })
+}
+
+/// Stands in for the mirror Pod the kubelet would create for `node`'s static Pod `component`
+/// (e.g. `etcd`): the manifest from the node's `/etc/kubernetes/manifests/<component>.yaml`,
+/// named `<component>-<node>` and bound to the node, created in kube-system with admin.conf from
+/// `admin_node`. kubeadm finds the stacked etcd members through these Pods' annotations
+/// (`kubeadm.kubernetes.io/etcd.advertise-client-urls`), so a control-plane join needs them.
+pub fn register_mirror_pod(bed: &Bed, node: &Node, admin_node: &Node, component: &str) -> Result<()> {
+    let manifest = node.read_file(format!("/etc/kubernetes/manifests/{component}.yaml"))?;
+    let mut pod: serde_json::Value = serde_yaml::from_str(&manifest)
+        .map_err(|e| crate::Error::Invalid(format!("[{}] {component}.yaml: {e}", node.name())))?;
+    pod["metadata"]["name"] = serde_json::json!(format!("{component}-{}", node.name()));
+    pod["metadata"]["namespace"] = serde_json::json!("kube-system");
+    pod["metadata"]["annotations"]["kubernetes.io/config.mirror"] = serde_json::json!("bed-stand-in");
+    pod["spec"]["nodeName"] = serde_json::json!(node.name());
+    let path = format!("{STANDIN_DIR}/mirror-{component}-{}.json", node.name());
+    admin_node.write_file(&path, pod.to_string())?;
+    let what = format!("[{}] mirror Pod {component}-{}", admin_node.name(), node.name());
+    procs::check_output(
+        &what,
+        bed.kubectl_with(admin_node, crate::bed::ADMIN_CONF, &["apply", "-f", &path])?,
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod bed;
 pub mod components;
 pub mod controlplane;
 pub mod error;
+pub mod lb;
 pub mod node;
 pub mod pod;
 pub mod procs;

@@ -62,6 +62,13 @@ impl BedState {
         Path::new(STATE_DIR).join(format!("{name}.json"))
     }
 
+    /// The directory of bed `name`'s run files (`STATE_DIR/<name>.d/`: e.g. a load balancer's
+    /// backends file), removed at teardown. (Bed names have no dot, so this never collides with
+    /// another bed's or another module's files there.)
+    pub fn run_dir_for(name: &str) -> PathBuf {
+        Path::new(STATE_DIR).join(format!("{name}.d"))
+    }
+
     /// Reads the state of bed `name`.
     pub fn load(name: &str) -> Result<Self> {
         Self::load_path(&Self::path_for(name))
@@ -206,6 +213,13 @@ pub fn teardown(st: &BedState) -> Vec<String> {
     {
         problems.push(e.to_string());
     }
+    // Per-bed run files (load balancer backends/status), `STATE_DIR/<name>.d/`.
+    let run_dir = BedState::run_dir_for(&st.name);
+    if let Err(e) = fs::remove_dir_all(&run_dir)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        problems.push(format!("removing {}: {e}", run_dir.display()));
+    }
     let path = BedState::path_for(&st.name);
     if let Err(e) = fs::remove_file(&path)
         && e.kind() != std::io::ErrorKind::NotFound
@@ -243,6 +257,9 @@ pub fn leftovers(st: &BedState) -> Vec<String> {
         if p.is_alive() || procs::start_time(p.pid) == Some(p.start) {
             out.push(format!("process {} (start {})", p.pid, p.start));
         }
+    }
+    if BedState::run_dir_for(&st.name).exists() {
+        out.push(format!("run directory {}", BedState::run_dir_for(&st.name).display()));
     }
     if BedState::path_for(&st.name).exists() {
         out.push(format!("state file {}", BedState::path_for(&st.name).display()));

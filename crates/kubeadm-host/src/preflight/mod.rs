@@ -205,6 +205,12 @@ pub struct InitPreflightInput {
     pub images: Vec<String>,
     /// kubeadm's pause image.
     pub sandbox_image: String,
+    /// `join --control-plane` (upstream `isSecondaryControlPlane`): the common checks ran with
+    /// the join checks already, so they are left out here.
+    pub secondary_control_plane: bool,
+    /// `join --control-plane --certificate-key` (upstream `downloadCerts`): external etcd client
+    /// certificates come with the download, so their existence is not checked.
+    pub download_certs: bool,
 }
 
 /// `ControlPlaneNumCPU`.
@@ -309,6 +315,9 @@ pub fn init_node_checks(cfg: &InitPreflightInput) -> Vec<Box<dyn Checker>> {
             None => {}
         }
     }
+    if cfg.secondary_control_plane {
+        return etcd_checks(cfg, v);
+    }
     v.extend(common_checks(&cfg.kubeadm_version, &cfg.kubernetes_version, &cfg.node_name, &cfg.cri_socket));
     match cfg.advertise_address.parse::<IpAddr>() {
         Ok(IpAddr::V4(_)) => v4 = true,
@@ -330,6 +339,12 @@ pub fn init_node_checks(cfg: &InitPreflightInput) -> Vec<Box<dyn Checker>> {
             min_version: MIN_EXTERNAL_ETCD_VERSION.into(),
         }));
     }
+    etcd_checks(cfg, v)
+}
+
+/// The etcd part of the init checks (ports and data dir of a local etcd, or the external etcd's
+/// client certificates).
+fn etcd_checks(cfg: &InitPreflightInput, mut v: Vec<Box<dyn Checker>>) -> Vec<Box<dyn Checker>> {
     match &cfg.etcd {
         EtcdInput::Local { data_dir } => {
             let addr = cfg
@@ -341,6 +356,7 @@ pub fn init_node_checks(cfg: &InitPreflightInput) -> Vec<Box<dyn Checker>> {
             v.push(Box::new(PortOpenCheck { address: addr, port: ETCD_LISTEN_PEER_PORT }));
             v.push(Box::new(DirAvailableCheck { path: data_dir.clone(), label: None }));
         }
+        EtcdInput::External { .. } if cfg.secondary_control_plane && cfg.download_certs => {}
         EtcdInput::External { ca_file, cert_file, key_file, .. } => {
             for f in [ca_file, cert_file, key_file] {
                 if !f.is_empty() {
@@ -453,6 +469,35 @@ pub fn run_init_preflight(
     writeln!(stdout, "[preflight] Running pre-flight checks")?;
     run_root_check_only(host, ignore, stdout, stderr)?;
     run_checks(&init_node_checks(cfg), host, ignore, stdout, stderr)?;
+    run_image_pull(cfg, host, ignore, dry_run, stdout, stderr)
+}
+
+/// The control-plane part of `join --control-plane`'s preflight: upstream's banner, the init
+/// checks of a secondary control plane, then the image pull.
+pub fn run_secondary_control_plane_preflight(
+    cfg: &InitPreflightInput,
+    host: &dyn HostEnv,
+    ignore: &IgnoreSet,
+    dry_run: bool,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), PreflightError> {
+    writeln!(
+        stdout,
+        "[preflight] Running pre-flight checks before initializing the new control plane instance"
+    )?;
+    run_checks(&init_node_checks(cfg), host, ignore, stdout, stderr)?;
+    run_image_pull(cfg, host, ignore, dry_run, stdout, stderr)
+}
+
+fn run_image_pull(
+    cfg: &InitPreflightInput,
+    host: &dyn HostEnv,
+    ignore: &IgnoreSet,
+    dry_run: bool,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), PreflightError> {
     if dry_run {
         writeln!(stdout, "[preflight] Would pull the required images (like 'kubeadm config images pull')")?;
         return Ok(());

@@ -31,6 +31,8 @@ fn input() -> InitPreflightInput {
         image_pull_policy: PullPolicy::IfNotPresent,
         images: vec!["registry.k8s.io/kube-apiserver:v1.37.2".into(), "registry.k8s.io/pause:3.10.1".into()],
         sandbox_image: "registry.k8s.io/pause:3.10.1".into(),
+        secondary_control_plane: false,
+        download_certs: false,
     }
 }
 

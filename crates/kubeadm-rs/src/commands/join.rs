@@ -36,6 +36,31 @@ Run 'kubectl get nodes' on the control-plane to see this node join the cluster.
 
 ";
 
+fn control_plane_done(external_etcd: bool) -> String {
+    let etcd =
+        if external_etcd { "" } else { "* A new etcd member was added to the local/stacked etcd cluster." };
+    format!(
+        "
+This node has joined the cluster and a new control plane instance was created:
+
+* Certificate signing request was sent to apiserver and approval was received.
+* The Kubelet was informed of the new secure connection details.
+* Control plane label and taint were applied to the new node.
+* The Kubernetes control plane instances scaled up.
+{etcd}
+
+To start administering your cluster from this node, you need to run the following as a regular user:
+
+\tmkdir -p $HOME/.kube
+\tsudo cp -i /etc/kubernetes/admin.conf $HOME/.kube/config
+\tsudo chown $(id -u):$(id -g) $HOME/.kube/config
+
+Run 'kubectl get nodes' to see this node join the cluster.
+
+"
+    )
+}
+
 /// Options of `join` that are not part of the JoinConfiguration.
 #[derive(Debug, Clone, Default)]
 pub struct JoinOptions {
@@ -98,6 +123,10 @@ pub struct JoinData {
     pub skip_phases_from_config: Vec<String>,
     rt: Option<Rc<tokio::runtime::Runtime>>,
     state: Option<Rc<ClusterState>>,
+    /// `join --control-plane`: the InitConfiguration upstream builds from the cluster's
+    /// configuration and this node's registration, as init's phase state, so the control-plane
+    /// phases run init's code (certificates, kubeconfigs, manifests, waits, marking).
+    cp: Option<crate::commands::init::InitData>,
     /// The result, filled in by the phases.
     pub result: JoinResult,
 }
@@ -258,6 +287,7 @@ impl JoinData {
             skip_phases_from_config,
             rt: None,
             state: None,
+            cp: None,
             result: JoinResult::default(),
         })
     }
@@ -334,6 +364,79 @@ impl JoinData {
         let state = Rc::new(ClusterState { tls_bootstrap, cluster: fetched.cluster, kubelet });
         self.state = Some(state.clone());
         Ok(state)
+    }
+}
+
+impl JoinData {
+    /// The control-plane state (see the `cp` field); built once, after discovery.
+    pub fn cp_init_data(&mut self) -> anyhow::Result<&mut crate::commands::init::InitData> {
+        if self.cp.is_none() {
+            let state = self.cluster_state()?;
+            let Some(jcp) = self.cfg.control_plane.clone() else {
+                bail!("not a control-plane join");
+            };
+            let mut init = kubeadm_api::load::default_init_configuration();
+            init.node_registration = self.cfg.node_registration.clone();
+            init.local_api_endpoint = jcp.local_api_endpoint.clone();
+            init.bootstrap_tokens = Vec::new();
+            init.timeouts = self.cfg.timeouts.clone();
+            init.dry_run = self.dry_run;
+            init.patches = self.cfg.patches.clone();
+            let mut cluster = state.cluster.clone();
+            for w in
+                kubeadm_api::defaults::set_cluster_dynamic_defaults(&mut cluster, &init.local_api_endpoint)?
+            {
+                self.out.warn(w);
+            }
+            let (_, host) = crate::wiring::host_facts(&init.node_registration.name)?;
+            let cfg = crate::wiring::InitConfig {
+                init,
+                cluster,
+                kubelet: Some(state.kubelet.to_value()),
+                kube_proxy: None,
+                host,
+            };
+            let opts = crate::commands::init::InitOptions {
+                kubeconfig_dir: PathBuf::from(constants::KUBERNETES_DIR),
+                kubeconfig_path: PathBuf::from(constants::KUBERNETES_DIR)
+                    .join(constants::ADMIN_KUBECONFIG_FILE_NAME),
+                patches: self.opts.patches.clone(),
+                output: "text".into(),
+                ..Default::default()
+            };
+            self.cp = Some(crate::commands::init::InitData {
+                out: self.out,
+                opts,
+                cfg,
+                dry_run: self.dry_run,
+                dry_run_dir: self.dry_run_dir.clone(),
+                ignore_preflight_errors: self.ignore_preflight_errors.clone(),
+                skip_phases_from_config: Vec::new(),
+                start_time: time::OffsetDateTime::now_utc(),
+                plan: Some(crate::workflow::Plan::of(&[
+                    "certs/ca",
+                    "certs/apiserver",
+                    "certs/apiserver-kubelet-client",
+                    "certs/front-proxy-ca",
+                    "certs/front-proxy-client",
+                    "certs/etcd-ca",
+                    "certs/etcd-server",
+                    "certs/etcd-peer",
+                    "certs/etcd-healthcheck-client",
+                    "certs/apiserver-etcd-client",
+                    "certs/sa",
+                    "kubeconfig/admin",
+                    "kubeconfig/controller-manager",
+                    "kubeconfig/scheduler",
+                    "control-plane/apiserver",
+                    "control-plane/controller-manager",
+                    "control-plane/scheduler",
+                ])),
+                prepared: None,
+                api: crate::apiphases::ApiState::default(),
+            });
+        }
+        self.cp.as_mut().ok_or_else(|| anyhow::anyhow!("control-plane state missing"))
     }
 }
 
@@ -442,6 +545,10 @@ pub fn run(out: &Output, args: &JoinArgs) -> anyhow::Result<()> {
                 "yaml" => {
                     let y = serde_yaml::to_string(&result_document(&data)).context("marshal JoinResult")?;
                     data.out.document(y);
+                }
+                _ if data.cfg.control_plane.is_some() => {
+                    let external = data.cp.as_ref().is_some_and(|c| c.cfg.cluster.etcd.external.is_some());
+                    data.out.raw(control_plane_done(external));
                 }
                 _ => data.out.raw(WORKER_DONE),
             }

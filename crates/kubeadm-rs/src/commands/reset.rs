@@ -47,6 +47,8 @@ pub struct ResetData {
     pub ignore_preflight_errors: BTreeSet<String>,
     /// Phases to skip from the configuration (`skipPhases`).
     pub skip_phases_from_config: Vec<String>,
+    /// `--kubeconfig` (admin.conf by default): the client of the etcd member removal.
+    pub kubeconfig: PathBuf,
 }
 
 fn bool_flag_or(f: &Flags<'_>, name: &str, cfg: bool) -> bool {
@@ -112,6 +114,7 @@ impl ResetData {
             cri_socket,
             dry_run,
             ignore_preflight_errors: ignore,
+            kubeconfig,
         })
     }
 }

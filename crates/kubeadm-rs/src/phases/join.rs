@@ -5,7 +5,6 @@
 pub use crate::commands::join::JoinData;
 use crate::flags::names::*;
 use crate::joinphases;
-use crate::phases::not_implemented;
 use crate::workflow::{Phase, PhaseError, Runner};
 
 fn control_plane(d: &JoinData) -> Result<bool, PhaseError> {
@@ -49,26 +48,26 @@ pub fn runner() -> Runner<JoinData> {
             Phase::new("control-plane-prepare", "Prepare the machine for serving a control plane").children(vec![
                 Phase::all("Prepare the machine for serving a control plane", with(&[APISERVER_ADVERTISE_ADDRESS, APISERVER_BIND_PORT, CONFIG, CONTROL_PLANE, NODE_NAME], &with(&DISCOVERY, &[CERTIFICATE_KEY, PATCHES, DRY_RUN]))),
                 Phase::new("download-certs [api-server-endpoint]", "Download certificates shared among control-plane nodes from the kubeadm-certs Secret")
-                    .run(|_| Err(not_implemented("control-plane-prepare/download-certs"))).run_if(control_plane)
+                    .run(joinphases::download_certs).run_if(control_plane)
                     .flags(with(&[CONFIG, CONTROL_PLANE], &with(&DISCOVERY, &[CERTIFICATE_KEY, DRY_RUN]))),
                 Phase::new("certs [api-server-endpoint]", "Generate the certificates for the new control plane components")
-                    .run(|_| Err(not_implemented("control-plane-prepare/certs"))).run_if(control_plane)
+                    .run(joinphases::control_plane_certs).run_if(control_plane)
                     .flags(with(&[APISERVER_ADVERTISE_ADDRESS, CONFIG, CONTROL_PLANE, NODE_NAME], &with(&DISCOVERY, &[DRY_RUN]))),
                 Phase::new("kubeconfig [api-server-endpoint]", "Generate the kubeconfig for the new control plane components")
-                    .run(|_| Err(not_implemented("control-plane-prepare/kubeconfig"))).run_if(control_plane)
+                    .run(joinphases::control_plane_kubeconfig).run_if(control_plane)
                     .flags(with(&[CONFIG, CONTROL_PLANE], &with(&DISCOVERY, &[CERTIFICATE_KEY, DRY_RUN]))),
                 Phase::new("control-plane", "Generate the manifests for the new control plane components")
-                    .run(|_| Err(not_implemented("control-plane-prepare/control-plane"))).run_if(control_plane)
+                    .run(joinphases::control_plane_manifests).run_if(control_plane)
                     .flags(vec![APISERVER_ADVERTISE_ADDRESS, APISERVER_BIND_PORT, CONFIG, CONTROL_PLANE, PATCHES, DRY_RUN])
                     .no_args(),
             ]),
-            Phase::new("check-etcd", "").hidden().run(|_| Err(not_implemented("check-etcd"))).run_if(control_plane),
+            Phase::new("check-etcd", "").hidden().run(|_| Ok(())).run_if(control_plane),
             Phase::new("kubelet-start [api-server-endpoint]", "Write kubelet settings, certificates and (re)start the kubelet")
                 .long("Write a file with KubeletConfiguration and an environment file with node specific kubelet settings, and then (re)start kubelet.")
                 .run(joinphases::kubelet_start)
                 .flags(with(&[CONFIG, CRI_SOCKET, NODE_NAME], &with(&DISCOVERY, &[PATCHES, DRY_RUN]))),
             Phase::new("etcd-join", "Join etcd for control plane nodes")
-                .run(|_| Err(not_implemented("etcd-join"))).run_if(control_plane)
+                .run(joinphases::etcd_join).run_if(control_plane)
                 .flags(cp_join_flags("etcd"))
                 .no_args(),
             Phase::new("kubelet-wait-bootstrap", "Wait for the kubelet to bootstrap itself")
@@ -77,11 +76,11 @@ pub fn runner() -> Runner<JoinData> {
             Phase::new("control-plane-join", "Join a machine as a control plane instance").children(vec![
                 Phase::all("Join a machine as a control plane instance", cp_join_flags("all")).no_args(),
                 Phase::new("mark-control-plane", "Mark a node as a control-plane")
-                    .run(|_| Err(not_implemented("control-plane-join/mark-control-plane"))).run_if(control_plane)
+                    .run(joinphases::mark_control_plane).run_if(control_plane)
                     .flags(cp_join_flags("mark-control-plane"))
                     .no_args(),
             ]),
-            Phase::new("wait-control-plane", "Wait for the control plane to start").run(|_| Err(not_implemented("wait-control-plane"))).run_if(control_plane),
+            Phase::new("wait-control-plane", "Wait for the control plane to start").run(joinphases::wait_control_plane).run_if(control_plane),
         ],
     }
 }

@@ -4,10 +4,3 @@
 pub mod init;
 pub mod join;
 pub mod reset;
-
-use crate::workflow::PhaseError;
-
-/// A run function for a phase kubeadm-rs does not implement yet (the API-server phases).
-pub fn not_implemented(name: &str) -> PhaseError {
-    PhaseError::NotImplemented(name.to_string())
-}

@@ -7,14 +7,18 @@
 //! bed clean                                   # remove beds whose owner died
 //! bed list
 //! bed logs NAME [-n 50]
+//! bed lb --listen 10.233.7.1:6443 --backends-file FILE [--backend IP:PORT]... [--check https|tcp]
 //! ```
 
 use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use kubeadm_testbed::lb::{self, HealthCheck, LbConfig};
 use kubeadm_testbed::state::{self, BedState};
 use kubeadm_testbed::{Bed, Node, bed::log_tails};
 use nix::sys::signal::Signal;
@@ -67,6 +71,39 @@ enum Cmd {
         #[arg(short = 'n', long, default_value_t = 40)]
         lines: usize,
     },
+    /// Run a TCP load balancer (a control-plane endpoint) in the foreground until killed:
+    /// round-robin over the healthy backends, failover on connect errors. Prints `ready ADDR` on
+    /// stdout once listening; logs to stderr.
+    Lb {
+        /// Address to listen on (e.g. the bed's bridge address, 10.233.X.1:6443).
+        #[arg(long)]
+        listen: SocketAddr,
+        /// File of `ip:port` lines (`#` comments), re-read when it changes.
+        #[arg(long)]
+        backends_file: Option<PathBuf>,
+        /// A backend always present (repeatable).
+        #[arg(long = "backend")]
+        backends: Vec<SocketAddr>,
+        /// File to write the healthy backends to on every change.
+        #[arg(long)]
+        status_file: Option<PathBuf>,
+        /// Health check: HTTPS GET of --check-path expecting 200 (certificate not verified), or
+        /// a TCP connect.
+        #[arg(long, value_enum, default_value_t = CheckKind::Https)]
+        check: CheckKind,
+        /// Path of the HTTPS check.
+        #[arg(long, default_value = "/readyz")]
+        check_path: String,
+        /// Milliseconds between two checks of a backend.
+        #[arg(long, default_value_t = 1000)]
+        interval_ms: u64,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CheckKind {
+    Https,
+    Tcp,
 }
 
 fn main() -> ExitCode {
@@ -100,6 +137,27 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let status = if st.is_stale() { "stale" } else { "live" };
                 println!("{}\t{status}\towner={}\t{}", st.name, st.owner.pid, nodes.join(" "));
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Lb { listen, backends_file, backends, status_file, check, check_path, interval_ms } => {
+            if backends_file.is_none() && backends.is_empty() {
+                bail!("give --backends-file FILE and/or --backend IP:PORT");
+            }
+            if interval_ms == 0 {
+                bail!("--interval-ms must be positive");
+            }
+            let check = match check {
+                CheckKind::Tcp => HealthCheck::Tcp,
+                CheckKind::Https => HealthCheck::Https { path: check_path },
+            };
+            lb::run(LbConfig {
+                listen,
+                backends_file,
+                backends,
+                status_file,
+                check,
+                interval: Duration::from_millis(interval_ms),
+            })?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Logs { name, lines } => {
