@@ -12,6 +12,10 @@ echo "== building pinned components (cached in $KUBEADM_RS_CACHE/components)" >&
 KUBEADM_RS_BIN_DIR="$(bash scripts/build-components.sh | tail -n 1)"
 export KUBEADM_RS_BIN_DIR
 echo "== components ready in $KUBEADM_RS_BIN_DIR ($(( $(date +%s) - start ))s)" >&2
+echo "== building the bed's container images (cached in $KUBEADM_RS_CACHE/images)" >&2
+KUBEADM_RS_IMAGES_DIR="$(bash scripts/build-images.sh | tail -n 1)"
+export KUBEADM_RS_IMAGES_DIR
+echo "== images ready in $KUBEADM_RS_IMAGES_DIR ($(( $(date +%s) - start ))s)" >&2
 
 echo "== cargo build" >&2
 cargo build --workspace --locked --all-targets

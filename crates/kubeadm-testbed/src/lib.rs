@@ -20,6 +20,7 @@ pub mod lb;
 pub mod node;
 pub mod pod;
 pub mod procs;
+pub mod realnode;
 pub mod runner;
 pub mod state;
 pub mod tlsproxy;
