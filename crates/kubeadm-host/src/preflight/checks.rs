@@ -209,6 +209,13 @@ impl Checker for ServiceCheck {
         format!("Service-{}", self.service)
     }
     fn check(&self, host: &dyn HostEnv) -> CheckResult {
+        // kubeadm-rs extension: a kubelet driven through KUBEADM_RS_KUBELET_SERVICE (hosts without
+        // systemd) has no unit to enable; the program is the operator's service manager.
+        if self.service == "kubelet"
+            && host.env_var("KUBEADM_RS_KUBELET_SERVICE").is_some_and(|p| !p.trim().is_empty())
+        {
+            return CheckResult::ok();
+        }
         let init = match init_system(host) {
             Ok(i) => i,
             Err(e) => return CheckResult::warning(e),

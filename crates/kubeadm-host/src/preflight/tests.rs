@@ -113,6 +113,9 @@ fn firewalld_and_service() {
         run1(&svc, &h).warnings,
         vec!["no supported init system detected, skipping checking for services"]
     );
+    // A kubelet service program (kubeadm-rs extension) replaces the unit check.
+    h.env.push(("KUBEADM_RS_KUBELET_SERVICE".into(), "/usr/local/sbin/kubelet-service".into()));
+    assert_ok(&svc, &h);
 }
 
 #[test]
