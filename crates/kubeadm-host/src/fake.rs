@@ -8,7 +8,9 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::hostenv::{CommandOutput, CriError, HostEnv, HttpGetError, Interface, RuntimeCondition};
+use crate::hostenv::{
+    CommandOutput, CriError, HostEnv, HttpGetError, Interface, RuntimeCondition, TlsMaterial,
+};
 
 /// A fake host. Fields are public: tests change what they need.
 #[derive(Debug)]
@@ -35,6 +37,8 @@ pub struct FakeHost {
     pub path_exes: BTreeSet<String>,
     /// Canned command outputs, keyed by `"prog arg1 arg2"`; missing keys fail with ENOENT.
     pub commands: BTreeMap<String, CommandOutput>,
+    /// Every command run (`"prog arg1 arg2"`), in order, with its standard input if any.
+    pub ran: Mutex<Vec<(String, Option<String>)>>,
     /// DNS: name → addresses; absent names fail.
     pub dns: BTreeMap<String, Vec<IpAddr>>,
     /// Network interfaces.
@@ -55,6 +59,8 @@ pub struct FakeHost {
     pub pulled: Mutex<Vec<String>>,
     /// HTTP responses by URL.
     pub http: BTreeMap<String, Result<String, HttpGetError>>,
+    /// The TLS material of the last request to each URL.
+    pub http_tls: Mutex<BTreeMap<String, Option<TlsMaterial>>>,
 }
 
 fn ok_out(stdout: &str) -> CommandOutput {
@@ -133,6 +139,7 @@ impl Default for FakeHost {
                 .map(|s| s.to_string())
                 .collect(),
             commands,
+            ran: Mutex::new(Vec::new()),
             dns,
             interfaces: Vec::new(),
             freeze: (true, None),
@@ -148,6 +155,7 @@ impl Default for FakeHost {
             failing_pulls: BTreeSet::new(),
             pulled: Mutex::new(Vec::new()),
             http: BTreeMap::new(),
+            http_tls: Mutex::new(BTreeMap::new()),
         }
     }
 }
@@ -163,6 +171,14 @@ impl FakeHost {
         self.env.retain(|(n, _)| n != k);
         self.env.push((k.into(), v.into()));
         self
+    }
+    /// The commands run so far (`"prog arg1 arg2"`), in order.
+    pub fn ran_commands(&self) -> Vec<String> {
+        self.ran.lock().map(|r| r.iter().map(|(c, _)| c.clone()).collect()).unwrap_or_default()
+    }
+    /// The standard input given to the last run of `cmd` (`"prog arg1 arg2"`).
+    pub fn input_of(&self, cmd: &str) -> Option<String> {
+        self.ran.lock().ok()?.iter().rev().find(|(c, _)| c == cmd).and_then(|(_, i)| i.clone())
     }
     /// Sets a command's output.
     pub fn command(&mut self, cmd: &str, success: bool, stdout: &str) -> &mut Self {
@@ -234,6 +250,16 @@ impl HostEnv for FakeHost {
     }
     fn run(&self, program: &str, args: &[&str]) -> io::Result<CommandOutput> {
         let key = std::iter::once(program).chain(args.iter().copied()).collect::<Vec<_>>().join(" ");
+        if let Ok(mut r) = self.ran.lock() {
+            r.push((key.clone(), None));
+        }
+        self.commands.get(&key).cloned().ok_or_else(not_found)
+    }
+    fn run_with_input(&self, program: &str, args: &[&str], input: &str) -> io::Result<CommandOutput> {
+        let key = std::iter::once(program).chain(args.iter().copied()).collect::<Vec<_>>().join(" ");
+        if let Ok(mut r) = self.ran.lock() {
+            r.push((key.clone(), Some(input.to_string())));
+        }
         self.commands.get(&key).cloned().ok_or_else(not_found)
     }
     fn lookup_host(&self, name: &str) -> io::Result<Vec<IpAddr>> {
@@ -273,7 +299,10 @@ impl HostEnv for FakeHost {
         }
         Ok(())
     }
-    fn http_get(&self, url: &str) -> Result<String, HttpGetError> {
+    fn http_get(&self, url: &str, tls: Option<&TlsMaterial>) -> Result<String, HttpGetError> {
+        if let Ok(mut m) = self.http_tls.lock() {
+            m.insert(url.to_string(), tls.cloned());
+        }
         self.http
             .get(url)
             .cloned()

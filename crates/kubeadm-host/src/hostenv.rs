@@ -62,10 +62,30 @@ pub enum CriError {
     Unsupported(String),
 }
 
+/// TLS material of an `https://` request through [`HostEnv::http_get`] (PEM, as read from the
+/// files the configuration names).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct TlsMaterial {
+    /// CA certificates that verify the server; `None`: nothing to verify it with (kubeadm-rs has
+    /// no system root store, so the request is not made).
+    pub ca_pem: Option<Vec<u8>>,
+    /// The client certificate chain and private key, when the server wants a client certificate.
+    pub client_pem: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for TlsMaterial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsMaterial")
+            .field("ca_pem", &self.ca_pem.as_ref().map(|c| c.len()))
+            .field("client_pem", &self.client_pem.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
 /// Error of [`HostEnv::http_get`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum HttpGetError {
-    /// Not possible in this build (e.g. `https://`: no TLS client in kubeadm-host).
+    /// Not possible here (e.g. `https://` without a CA to verify the server with).
     #[error("{0}")]
     Unsupported(String),
     /// The request failed; the text is the error to report.
@@ -101,6 +121,9 @@ pub trait HostEnv {
     fn look_path(&self, exe: &str) -> Option<PathBuf>;
     /// Runs a program found in `$PATH` and captures its output.
     fn run(&self, program: &str, args: &[&str]) -> io::Result<CommandOutput>;
+    /// [`HostEnv::run`] with `input` written to the program's standard input (e.g.
+    /// `iptables-restore`).
+    fn run_with_input(&self, program: &str, args: &[&str], input: &str) -> io::Result<CommandOutput>;
     /// Resolves a host name (`net.LookupHost`).
     fn lookup_host(&self, name: &str) -> io::Result<Vec<IpAddr>>;
     /// Network interfaces with their addresses.
@@ -119,8 +142,9 @@ pub trait HostEnv {
     fn cri_image_exists(&self, socket: &str, image: &str) -> Result<bool, CriError>;
     /// Pulls one image.
     fn cri_pull_image(&self, socket: &str, image: &str) -> Result<(), CriError>;
-    /// HTTP GET returning the body (used for external etcd's `/version`).
-    fn http_get(&self, url: &str) -> Result<String, HttpGetError>;
+    /// HTTP GET returning the body (used for external etcd's `/version`); `https://` URLs use
+    /// `tls` (server verified with its CA, client certificate if given).
+    fn http_get(&self, url: &str, tls: Option<&TlsMaterial>) -> Result<String, HttpGetError>;
 }
 
 /// The real machine.
@@ -175,6 +199,60 @@ fn json_string_field(json: &str, key: &str) -> Option<String> {
     let rest = json[at..].trim_start().strip_prefix(':')?.trim_start().strip_prefix('"')?;
     let end = rest.find('"')?;
     Some(rest[..end].to_string())
+}
+
+/// The runtime conditions of `crictl info`'s output: `{"status": {"conditions": [{...}, ...]},
+/// ...}`. Each condition object is read on its own: crictl re-marshals the status through a Go
+/// map, so its keys come sorted (`message`, `reason`, `status`, `type`), not in the CRI's order.
+fn parse_cri_conditions(json: &str) -> Vec<RuntimeCondition> {
+    let Some(at) = json.find("\"conditions\"") else { return Vec::new() };
+    let Some(open) = json[at..].find('[') else { return Vec::new() };
+    let mut conds = Vec::new();
+    let (mut depth, mut in_string, mut escaped, mut start) = (0usize, false, false, None);
+    for (i, ch) in json[at + open + 1..].char_indices() {
+        let i = at + open + 1 + i;
+        if in_string {
+            match ch {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match ch {
+            '"' => in_string = true,
+            '{' => {
+                if depth == 0 {
+                    start = Some(i);
+                }
+                depth += 1;
+            }
+            '}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0
+                    && let Some(s) = start.take()
+                {
+                    let obj = &json[s..=i];
+                    let status = obj
+                        .find("\"status\"")
+                        .map(|j| {
+                            obj[j + 8..].trim_start().trim_start_matches(':').trim_start().starts_with("true")
+                        })
+                        .unwrap_or(false);
+                    conds.push(RuntimeCondition {
+                        kind: json_string_field(obj, "type").unwrap_or_default(),
+                        status,
+                        reason: json_string_field(obj, "reason").unwrap_or_default(),
+                        message: json_string_field(obj, "message").unwrap_or_default(),
+                    });
+                }
+            }
+            ']' if depth == 0 => break,
+            _ => {}
+        }
+    }
+    conds
 }
 
 impl HostEnv for RealHost {
@@ -277,6 +355,34 @@ impl HostEnv for RealHost {
         })
     }
 
+    fn run_with_input(&self, program: &str, args: &[&str], input: &str) -> io::Result<CommandOutput> {
+        use std::io::Write as _;
+        use std::process::Stdio;
+        let mut child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let mut stdin = child.stdin.take().ok_or_else(|| io::Error::other("no stdin pipe"))?;
+        let data = input.as_bytes().to_vec();
+        // A writer thread: the program may fill its output pipes before it has read everything.
+        let writer = std::thread::spawn(move || stdin.write_all(&data));
+        let out = child.wait_with_output()?;
+        match writer.join() {
+            Ok(Ok(())) => {}
+            // The program exited without reading everything: its status says why.
+            Ok(Err(e)) if e.kind() == io::ErrorKind::BrokenPipe => {}
+            Ok(Err(e)) => return Err(e),
+            Err(_) => return Err(io::Error::other("stdin writer panicked")),
+        }
+        Ok(CommandOutput {
+            success: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
     fn lookup_host(&self, name: &str) -> io::Result<Vec<IpAddr>> {
         let mut ips: Vec<IpAddr> = Vec::new();
         for a in (name, 0u16).to_socket_addrs()? {
@@ -351,23 +457,7 @@ impl HostEnv for RealHost {
         if !out.success {
             return Err(CriError::Call(format!("container runtime is not running: {}", out.stderr.trim())));
         }
-        // crictl info prints {"status": {"conditions": [{"type": ..., "status": true, ...}]}, ...}
-        let mut conds = Vec::new();
-        for chunk in out.stdout.split("\"type\"").skip(1) {
-            let chunk = format!("\"type\"{chunk}");
-            let kind = json_string_field(&chunk, "type").unwrap_or_default();
-            let status = chunk
-                .find("\"status\"")
-                .map(|i| chunk[i + 8..].trim_start().trim_start_matches(':').trim_start().starts_with("true"))
-                .unwrap_or(false);
-            conds.push(RuntimeCondition {
-                kind,
-                status,
-                reason: json_string_field(&chunk, "reason").unwrap_or_default(),
-                message: json_string_field(&chunk, "message").unwrap_or_default(),
-            });
-        }
-        Ok(conds)
+        Ok(parse_cri_conditions(&out.stdout))
     }
 
     fn cri_runtime_config_implemented(&self, socket: &str) -> Result<bool, CriError> {
@@ -402,36 +492,47 @@ impl HostEnv for RealHost {
         if out.success { Ok(()) } else { Err(CriError::Call(out.stderr.trim().to_string())) }
     }
 
-    fn http_get(&self, url: &str) -> Result<String, HttpGetError> {
-        use std::io::{Read, Write};
+    fn http_get(&self, url: &str, tls: Option<&TlsMaterial>) -> Result<String, HttpGetError> {
         use std::time::Duration;
-        let Some(rest) = url.strip_prefix("http://") else {
-            return Err(HttpGetError::Unsupported(format!(
-                "only http:// is supported by kubeadm-rs here, got {url:?}"
-            )));
+        let (https, rest) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
+            (Some(r), _) => (false, r),
+            (_, Some(r)) => (true, r),
+            _ => return Err(HttpGetError::Unsupported(format!("unsupported URL scheme in {url:?}"))),
         };
         let (authority, path) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
         };
-        let failed = |e: io::Error| HttpGetError::Failed(format!("Get {url:?}: {}", io_error_text(&e)));
-        let addr_str = if authority.contains(':') && !authority.ends_with(']') {
-            authority.to_string()
-        } else {
-            format!("{authority}:80")
-        };
+        let failed = |e: &dyn std::fmt::Display| HttpGetError::Failed(format!("Get {url:?}: {e}"));
+        let io_failed = |e: io::Error| failed(&io_error_text(&e));
+        let (host, addr_str) = split_authority(authority, if https { 443 } else { 80 });
         let addr = addr_str
             .to_socket_addrs()
-            .map_err(failed)?
+            .map_err(io_failed)?
             .next()
             .ok_or_else(|| HttpGetError::Failed(format!("Get {url:?}: no address for {authority}")))?;
         let timeout = Duration::from_secs(10);
-        let mut s = std::net::TcpStream::connect_timeout(&addr, timeout).map_err(failed)?;
-        s.set_read_timeout(Some(timeout)).map_err(failed)?;
-        write!(s, "GET {path} HTTP/1.0\r\nHost: {authority}\r\nAccept: application/json\r\n\r\n")
-            .map_err(failed)?;
-        let mut resp = String::new();
-        s.read_to_string(&mut resp).map_err(failed)?;
+        let request = format!("GET {path} HTTP/1.0\r\nHost: {authority}\r\nAccept: application/json\r\n\r\n");
+        let connect = || -> io::Result<std::net::TcpStream> {
+            let s = std::net::TcpStream::connect_timeout(&addr, timeout)?;
+            s.set_read_timeout(Some(timeout))?;
+            s.set_write_timeout(Some(timeout))?;
+            Ok(s)
+        };
+        let resp = if https {
+            let Some(tls) = tls.filter(|t| t.ca_pem.is_some()) else {
+                return Err(HttpGetError::Unsupported(format!(
+                    "no CA certificate to verify {url:?} with (kubeadm-rs has no system root store)"
+                )));
+            };
+            let config = tls_client_config(tls).map_err(|e| failed(&e))?;
+            let name = rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|e| failed(&e))?;
+            let conn = rustls::ClientConnection::new(config, name).map_err(|e| failed(&e))?;
+            let mut stream = rustls::StreamOwned::new(conn, connect().map_err(io_failed)?);
+            exchange(&mut stream, &request).map_err(io_failed)?
+        } else {
+            exchange(&mut connect().map_err(io_failed)?, &request).map_err(io_failed)?
+        };
         let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((resp.as_str(), ""));
         let status = head.split_whitespace().nth(1).and_then(|c| c.parse::<u16>().ok()).unwrap_or(0);
         if (500..=599).contains(&status) {
@@ -441,6 +542,68 @@ impl HostEnv for RealHost {
         }
         Ok(body.to_string())
     }
+}
+
+/// `host` (without brackets) and `host:port` of a URL authority.
+fn split_authority(authority: &str, default_port: u16) -> (&str, String) {
+    if let Some(rest) = authority.strip_prefix('[') {
+        // [v6] or [v6]:port
+        let (h, after) = rest.split_once(']').unwrap_or((rest, ""));
+        let port = after.strip_prefix(':').unwrap_or("");
+        let port = if port.is_empty() { default_port.to_string() } else { port.to_string() };
+        return (h, format!("[{h}]:{port}"));
+    }
+    match authority.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => (h, format!("{h}:{p}")),
+        _ => (authority, format!("{authority}:{default_port}")),
+    }
+}
+
+/// Sends `request` and reads the response until the server closes the connection (HTTP/1.0). A
+/// TLS peer that closes without `close_notify` after sending a response is accepted.
+fn exchange(stream: &mut (impl std::io::Read + std::io::Write), request: &str) -> io::Result<String> {
+    stream.write_all(request.as_bytes())?;
+    stream.flush()?;
+    let mut buf = Vec::new();
+    match stream.read_to_end(&mut buf) {
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof && !buf.is_empty() => {}
+        Err(e) => return Err(e),
+    }
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// A rustls client configuration (aws-lc-rs, like the rest of kubeadm-rs) trusting the CA
+/// certificates of `tls` and presenting its client certificate, if any.
+fn tls_client_config(tls: &TlsMaterial) -> Result<std::sync::Arc<rustls::ClientConfig>, String> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(tls.ca_pem.as_deref().unwrap_or_default()) {
+        let c = c.map_err(|e| format!("invalid CA certificate: {e}"))?;
+        roots.add(c).map_err(|e| format!("invalid CA certificate: {e}"))?;
+    }
+    if roots.is_empty() {
+        return Err("no CA certificate found in the CA file".into());
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots);
+    let config = match &tls.client_pem {
+        None => builder.with_no_client_auth(),
+        Some((cert, key)) => {
+            let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert)
+                .collect::<Result<_, _>>()
+                .map_err(|e| format!("invalid client certificate: {e}"))?;
+            let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| format!("invalid client key: {e}"))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| format!("invalid client certificate: {e}"))?
+        }
+    };
+    Ok(std::sync::Arc::new(config))
 }
 
 #[cfg(test)]
@@ -458,6 +621,61 @@ mod tests {
         let j = r#"{"config": {"sandboxImage": "registry.k8s.io/pause:3.10.1", "x": 1}}"#;
         assert_eq!(json_string_field(j, "sandboxImage").as_deref(), Some("registry.k8s.io/pause:3.10.1"));
         assert_eq!(json_string_field(j, "nope"), None);
+    }
+
+    #[test]
+    fn cri_conditions_in_crictl_key_order() {
+        // crictl 1.37 `info` on containerd without a CNI configuration (keys sorted by crictl).
+        let j = r#"{
+  "status": {
+    "conditions": [
+      {
+        "message": "",
+        "reason": "",
+        "status": true,
+        "type": "RuntimeReady"
+      },
+      {
+        "message": "Network plugin returns error: cni plugin not initialized",
+        "reason": "NetworkPluginNotReady",
+        "status": false,
+        "type": "NetworkReady"
+      }
+    ]
+  },
+  "config": {"sandboxImage": "registry.k8s.io/pause:3.10.2"}
+}"#;
+        let c = parse_cri_conditions(j);
+        assert_eq!(c.len(), 2, "{c:?}");
+        assert_eq!((c[0].kind.as_str(), c[0].status, c[0].reason.as_str()), ("RuntimeReady", true, ""));
+        assert_eq!((c[1].kind.as_str(), c[1].status), ("NetworkReady", false));
+        assert_eq!(c[1].reason, "NetworkPluginNotReady");
+        assert_eq!(c[1].message, "Network plugin returns error: cni plugin not initialized");
+        // The CRI's own order, and a brace inside a string.
+        let j = r#"{"status":{"conditions":[{"type":"RuntimeReady","status":false,"reason":"NotReady","message":"x}"},{"type":"NetworkReady","status":true}]}}"#;
+        let c = parse_cri_conditions(j);
+        assert_eq!(c.len(), 2, "{c:?}");
+        assert_eq!((c[0].kind.as_str(), c[0].status, c[0].message.as_str()), ("RuntimeReady", false, "x}"));
+        assert_eq!((c[1].kind.as_str(), c[1].status), ("NetworkReady", true));
+        assert!(parse_cri_conditions("{}").is_empty());
+    }
+
+    #[test]
+    fn authority_split() {
+        assert_eq!(split_authority("10.0.0.1:2379", 443), ("10.0.0.1", "10.0.0.1:2379".to_string()));
+        assert_eq!(split_authority("etcd.example", 443), ("etcd.example", "etcd.example:443".to_string()));
+        assert_eq!(split_authority("[fd00::1]:2379", 443), ("fd00::1", "[fd00::1]:2379".to_string()));
+        assert_eq!(split_authority("[fd00::1]", 80), ("fd00::1", "[fd00::1]:80".to_string()));
+    }
+
+    #[test]
+    fn https_without_ca_is_unsupported_and_bad_material_fails() {
+        let url = "https://127.0.0.1:1/version";
+        assert!(matches!(RealHost.http_get(url, None), Err(HttpGetError::Unsupported(_))));
+        let bad = TlsMaterial { ca_pem: Some(b"not pem".to_vec()), client_pem: None };
+        let e = RealHost.http_get(url, Some(&bad)).unwrap_err().to_string();
+        assert!(e.contains("no CA certificate found"), "{e}");
+        assert!(!format!("{bad:?}").contains("not pem"));
     }
 
     #[test]

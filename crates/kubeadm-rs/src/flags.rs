@@ -55,6 +55,9 @@ pub mod names {
     /// kubeadm-rs only: let the kubelet perform the TLS bootstrap (upstream kubeadm's flow) instead
     /// of kubeadm-rs requesting the node's client certificate itself.
     pub const KUBELET_TLS_BOOTSTRAP: &str = "kubelet-tls-bootstrap";
+    /// kubeadm-rs only: `reset` also removes kube-proxy's iptables/nftables rules, IPVS and the
+    /// CNI state (upstream only prints instructions).
+    pub const CLEANUP_NETWORK: &str = "cleanup-network";
 }
 
 use names::*;
@@ -272,6 +275,13 @@ wait for the kubelet to write kubelet.conf. By default kubeadm-rs requests the n
         (Reset, CLEANUP_TMP_DIR) => {
             boolean(CLEANUP_TMP_DIR, "Clean up the \"/etc/kubernetes/tmp\" directory")
         }
+        (Reset, CLEANUP_NETWORK) => boolean(
+            CLEANUP_NETWORK,
+            "Also remove what kube-proxy and the CNI plugins left (kubeadm-rs extension): the iptables chains \
+named KUBE-* and the rules jumping to them (iptables-legacy and iptables-nft, IPv4 and IPv6), the nftables \
+tables \"kube-proxy\", the IPVS tables (ipvsadm --clear), the kube-ipvs0 interface, the KUBE-* ipsets, and the \
+contents of /etc/cni/net.d and /var/lib/cni",
+        ),
         _ => return None,
     };
     Some(arg)
@@ -351,6 +361,7 @@ pub fn command_flags(wf: Workflow) -> &'static [&'static str] {
             CONFIG,
             IGNORE_PREFLIGHT_ERRORS,
             CRI_SOCKET,
+            CLEANUP_NETWORK,
         ],
     }
 }
@@ -424,6 +435,7 @@ pub fn validate_mixed_arguments(flags: &Flags<'_>) -> anyhow::Result<()> {
         "allow-missing-template-keys",
         "output",
         KUBELET_TLS_BOOTSTRAP,
+        CLEANUP_NETWORK,
         "show-managed-fields",
         "print-join-command",
         "rootfs",

@@ -87,6 +87,15 @@ fn clean_etcd_dir(d: &ResetData, dir: &Path) {
 /// Phase `remove-etcd-member`.
 pub fn remove_etcd_member(d: &mut ResetData) -> Result<(), PhaseError> {
     d.out.v(1, "[reset] Checking for etcd config");
+    // Deliberate deviation: upstream (since v1.26) falls back to the default data directory when
+    // the cluster's etcd is external, then waits a minute for etcd Pods that never exist, warns,
+    // and would empty /var/lib/etcd (kubernetes/kubeadm#3225: the data of an external etcd
+    // running on the node). kubeadm-rs takes the external path when the cluster says so.
+    if d.cluster.as_ref().is_some_and(|c| c.etcd.external.is_some()) {
+        d.out.line("[reset] No etcd config found. Assuming external etcd");
+        d.out.line("[reset] Please, manually reset etcd to prevent further issues");
+        return Ok(());
+    }
     let manifest = Path::new(constants::KUBERNETES_DIR).join("manifests/etcd.yaml");
     let Some(dir) = etcd_data_dir(d, &manifest) else {
         d.out.line("[reset] No etcd config found. Assuming external etcd");
@@ -235,5 +244,37 @@ pub fn cleanup_node(d: &mut ResetData) -> Result<(), PhaseError> {
             }
         }
     }
+    if d.cleanup_network {
+        cleanup_network(&out, d.dry_run);
+    }
     Ok(())
+}
+
+fn print_network_notes(out: &crate::output::Output, notes: &[kubeadm_host::reset::NetworkNote]) {
+    use kubeadm_host::reset::NetworkNote;
+    for n in notes {
+        match n {
+            NetworkNote::Info(m) => out.line(m),
+            NetworkNote::Warn(m) => out.warn(m),
+            NetworkNote::Verbose(m) => out.v(1, m),
+        }
+    }
+}
+
+/// `--cleanup-network` (kubeadm-rs extension), after the rest of cleanup-node (the Pods of
+/// kube-proxy and the CNI plugins are gone by then): what upstream's closing note says to clean
+/// by hand. With `--dry-run` only the read-only listings run and the plan is printed.
+fn cleanup_network(out: &crate::output::Output, dry_run: bool) {
+    let host = kubeadm_host::RealHost;
+    let dirs: Vec<PathBuf> = kubeadm_host::reset::CNI_DIRS.iter().map(PathBuf::from).collect();
+    let plan = kubeadm_host::reset::plan_network_cleanup(&host, &dirs);
+    print_network_notes(out, &plan.notes);
+    for step in &plan.steps {
+        if dry_run {
+            out.line(format!("[dryrun] Would {}", step.describe(true)));
+        } else {
+            out.line(format!("[reset] {}", step.describe(false)));
+            print_network_notes(out, &step.apply(&host));
+        }
+    }
 }

@@ -162,6 +162,42 @@ fn apply_overrides(
     Ok(())
 }
 
+/// Upstream `VerifyAPIServerBindAddress` (run by `init`, its phases and `join --control-plane`
+/// on the defaulted advertise address): a loopback address is allowed, anything else must be a
+/// global unicast address, so `0.0.0.0` (what defaulting falls back to on a host without a
+/// default route) is refused.
+pub fn verify_api_server_bind_address(address: &str) -> anyhow::Result<()> {
+    let Some(ip) = kubeadm_api::net::parse_ip_sloppy(address) else {
+        anyhow::bail!("cannot parse IP address: {address}");
+    };
+    let v4 = match ip {
+        std::net::IpAddr::V4(a) => Some(a),
+        std::net::IpAddr::V6(a) => a.to_ipv4_mapped(),
+    };
+    let (loopback, global_unicast) = match (v4, ip) {
+        (Some(a), _) => (
+            a.is_loopback(),
+            !(a.is_unspecified()
+                || a.is_loopback()
+                || a.is_multicast()
+                || a.is_link_local()
+                || a.is_broadcast()),
+        ),
+        (None, std::net::IpAddr::V6(a)) => (
+            a.is_loopback(),
+            !(a.is_unspecified()
+                || a.is_loopback()
+                || a.is_multicast()
+                || (a.segments()[0] & 0xffc0) == 0xfe80),
+        ),
+        (None, std::net::IpAddr::V4(_)) => unreachable!("an IPv4 address has its IPv4 form"),
+    };
+    if loopback || global_unicast {
+        return Ok(());
+    }
+    anyhow::bail!("cannot use {address:?} as the bind address for the API Server")
+}
+
 /// Host facts for dynamic defaulting, gathered from the real host.
 pub fn host_facts(
     node_name: &str,
@@ -220,10 +256,9 @@ fn finish_init_config(out: &Output, opts: &InitOptions, text: Option<&str>) -> a
     if let Some(name) = opts.get_str(crate::flags::names::NODE_NAME) {
         bundle.init.node_registration.name = name.to_string();
     }
+    // The no-default-route warning comes from the dynamic defaulting below, only when the
+    // advertise address is empty or unspecified (upstream's `ChooseAPIServerBindAddress`).
     let (facts, host) = host_facts(&bundle.init.node_registration.name)?;
-    if let Some(w) = &host.advertise_address_warning {
-        out.warn(w);
-    }
     let mut gen_token = || {
         // generate_token always yields the valid format; fall back to re-generating is not needed.
         loop {
@@ -1043,4 +1078,23 @@ pub fn validate_kubeconfigs_for_external_ca(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::verify_api_server_bind_address as verify;
+
+    #[test]
+    fn api_server_bind_address_as_upstream() {
+        for ok in ["10.233.7.11", "192.168.0.1", "127.0.0.1", "::1", "2001:db8::1", "010.001.002.003"] {
+            assert!(verify(ok).is_ok(), "{ok}");
+        }
+        for bad in
+            ["0.0.0.0", "::", "169.254.1.1", "fe80::1", "224.0.0.1", "255.255.255.255", "::ffff:0.0.0.0"]
+        {
+            let e = verify(bad).expect_err(bad).to_string();
+            assert_eq!(e, format!("cannot use {bad:?} as the bind address for the API Server"));
+        }
+        assert_eq!(verify("nope").expect_err("nope").to_string(), "cannot parse IP address: nope");
+    }
 }

@@ -712,3 +712,55 @@ fn kubeconfig_user_prints_a_kubeconfig() {
     // The private key is printed to stdout only, never to stderr.
     assert!(!stderr(&o).contains("PRIVATE KEY"));
 }
+
+/// `--cleanup-network` (kubeadm-rs extension) may be combined with `--config`; `--dry-run`
+/// prints what would be removed and removes nothing.
+#[test]
+fn reset_cleanup_network_with_config_dry_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("reset.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ResetConfiguration\ncertificatesDir: {}\n",
+            dir.path().join("pki").display()
+        ),
+    )
+    .expect("write");
+    let cfg = cfg.display().to_string();
+    let o = run(&[
+        "reset",
+        "--config",
+        &cfg,
+        "--dry-run",
+        "--cleanup-network",
+        "--ignore-preflight-errors=IsPrivilegedUser",
+    ]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("[dryrun] Would delete contents of the CNI directories: [/etc/cni/net.d /var/lib/cni]"),
+        "{out}"
+    );
+    assert!(!out.contains("[reset] Deleting"), "{out}");
+    assert!(out.contains("The reset process does not clean your kubeconfig files"), "{out}");
+    assert!(!out.contains("network filtering rules"), "{out}");
+    // The phase alone takes the flag too.
+    let o = run(&[
+        "reset",
+        "phase",
+        "cleanup-node",
+        "--dry-run",
+        "--cleanup-network",
+        "--cert-dir",
+        "/nonexistent",
+    ]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("[dryrun] Would delete contents of the CNI directories"), "{}", stdout(&o));
+    // Other flags still may not be mixed with --config.
+    let o = run(&["reset", "--config", &cfg, "--cleanup-network", "--cert-dir", "/x"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("can not mix '--config' with arguments [cert-dir]"), "{}", stderr(&o));
+    let help = stdout(&run(&["reset", "--help"]));
+    assert!(help.contains("--cleanup-network"), "{help}");
+}

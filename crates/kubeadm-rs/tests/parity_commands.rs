@@ -319,6 +319,12 @@ fn kubeconfig_user_errors() {
 fn reset_dry_run() {
     let out = same_stdout(&["reset", "--dry-run"]);
     assert!(out.contains("[dryrun] Would delete files: [/etc/kubernetes/admin.conf"), "{out}");
-    let out = same_stdout(&["reset", "--dry-run", "--cleanup-tmp-dir", "--cert-dir", "/tmp/kubeadm-rs-no-such-pki"]);
+    let out = same_stdout(&[
+        "reset",
+        "--dry-run",
+        "--cleanup-tmp-dir",
+        "--cert-dir",
+        "/tmp/kubeadm-rs-no-such-pki",
+    ]);
     assert!(out.contains("/etc/kubernetes/tmp]"), "{out}");
 }

@@ -365,6 +365,47 @@ pub fn register_mirror_pod(bed: &Bed, node: &Node, admin_node: &Node, component:
     Ok(())
 }
 
+/// The TLS flags of the bed's etcdctl in a kubeadm stacked-etcd node: the etcd CA and the
+/// `etcd/healthcheck-client` identity kubeadm writes on every control-plane node.
+pub const ETCDCTL_TLS: [&str; 3] = [
+    "--cacert=/etc/kubernetes/pki/etcd/ca.crt",
+    "--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt",
+    "--key=/etc/kubernetes/pki/etcd/healthcheck-client.key",
+];
+
+/// How long [`etcdctl`] lets one etcdctl run.
+pub const ETCDCTL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The pinned etcdctl in `node` against `endpoints` (`https://<ip>:2379`, comma-joined) with
+/// [`ETCDCTL_TLS`] and `args` (e.g. `member list -w json`), killed after [`ETCDCTL_TIMEOUT`].
+/// Whatever its exit status, returns its output.
+pub fn etcdctl(node: &Node, endpoints: &[String], args: &[&str]) -> Result<std::process::Output> {
+    let bin = components::bin("etcdctl")?;
+    let ep = format!("--endpoints={}", endpoints.join(","));
+    let mut all = vec![ep.as_str()];
+    all.extend_from_slice(&ETCDCTL_TLS);
+    all.extend_from_slice(args);
+    node.exec_timeout(bin, all, &[], ETCDCTL_TIMEOUT)
+}
+
+/// The etcd client URL of a stacked-etcd member on `node` (`https://<node ip>:2379`).
+pub fn etcd_client_url(node: &Node) -> String {
+    format!("https://{}:2379", node.ip())
+}
+
+/// `etcdctl member list -w json` against `node`'s own etcd member: the `members` array (each
+/// with `ID`, `name` (empty while not started), `peerURLs`, `clientURLs`, `isLearner`).
+pub fn etcd_member_list(node: &Node) -> Result<Vec<serde_json::Value>> {
+    let what = format!("[{}] etcdctl member list", node.name());
+    let out = procs::check_output(
+        &what,
+        etcdctl(node, &[etcd_client_url(node)], &["member", "list", "-w", "json"])?,
+    )?;
+    let v: serde_json::Value =
+        serde_json::from_str(&out).map_err(|e| crate::Error::Invalid(format!("{what}: {e}:\n{out}")))?;
+    Ok(v["members"].as_array().cloned().unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::JoinCommand;

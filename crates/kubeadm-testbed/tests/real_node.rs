@@ -16,11 +16,11 @@
 //! unless `KUBEADM_RS_SKIP_BED=1`.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
-use kubeadm_testbed::realnode::{self, RealNode, RealNodeOptions, containerd, images, kubelet};
+use kubeadm_testbed::realnode::{self, RealNode, RealNodeOptions, cluster, containerd, images, kubelet};
 use kubeadm_testbed::state::{self, BedState};
 use kubeadm_testbed::{Bed, Node, bed_preflight, heavy_lock, wait_for};
 
@@ -377,66 +377,15 @@ fn stale_real_node_is_cleaned() -> Result<()> {
     Ok(())
 }
 
-/// Stage 4 of issue 7's foundation: the full `kubeadm-rs init` on a real node, no runner.
-fn init_config(node: &Node) -> String {
-    format!(
-        "apiVersion: kubeadm.k8s.io/v1beta4\n\
-         kind: InitConfiguration\n\
-         localAPIEndpoint:\n  advertiseAddress: {ip}\n  bindPort: 6443\n\
-         nodeRegistration:\n  name: {name}\n\
-         ---\n\
-         apiVersion: kubeadm.k8s.io/v1beta4\n\
-         kind: ClusterConfiguration\n\
-         kubernetesVersion: {VERSION}\n\
-         controlPlaneEndpoint: {ip}:6443\n\
-         networking:\n  podSubnet: {POD_SUBNET}\n  serviceSubnet: {SERVICE_SUBNET}\n\
-         ---\n{kc}---\n\
-         apiVersion: kubeproxy.config.k8s.io/v1alpha1\n\
-         kind: KubeProxyConfiguration\n\
-         conntrack:\n  maxPerCore: 0\n",
-        ip = node.ip(),
-        name = node.name(),
-        kc = kubelet::KUBELET_CONFIGURATION
-    )
-}
-
-const POD_SUBNET: &str = "10.244.0.0/16";
-/// What the controller-manager allocates to the first node of [`POD_SUBNET`].
-const NODE1_POD_CIDR: &str = "10.244.0.0/24";
-const SERVICE_SUBNET: &str = "10.96.0.0/12";
-
-fn node_ready(bed: &Bed, node: &Node) -> Result<(), String> {
-    let out = bed
-        .kubectl_ok(
-            node,
-            &["get", "node", node.name(), "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"],
-        )
-        .map_err(|e| e.to_string())?;
-    if out.trim() == "True" { Ok(()) } else { Err(format!("Ready={out:?}")) }
-}
-
-fn init_checks(bed: &Bed, rn: &RealNode, ours: &PathBuf) -> Result<()> {
+/// Stage 4 of issue 7's foundation: the full `kubeadm-rs init` on a real node, no runner
+/// (configuration and probes shared with real_join.rs: `realnode::cluster`).
+fn init_checks(bed: &Bed, rn: &RealNode, ours: &Path) -> Result<()> {
     let node = rn.node();
-    node.write_file(CONFIG, init_config(node))?;
-    // Host-network processes reach ClusterIPs through eth0 (nodes have no default route).
-    node.exec_ok(
-        "/sbin/ip",
-        ["route", "add", SERVICE_SUBNET, "dev", "eth0", "src", &node.ip().to_string()],
-        &[],
-    )?;
     let t = Instant::now();
-    let config = format!("--config={CONFIG}");
     // SystemVerification must be skipped explicitly on cgroup v1 (its own message says so),
     // even with failCgroupV1: false; every other check runs.
-    let out = node.exec_timeout(
-        ours,
-        ["init", &config, "--ignore-preflight-errors=SystemVerification"],
-        &rn.kubeadm_env(),
-        Duration::from_secs(300),
-    )?;
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    eprintln!("kubeadm-rs init: {} in {:?}", out.status, t.elapsed());
-    ensure!(out.status.success(), "kubeadm-rs init failed:\n{text}");
+    let run = cluster::init(rn, ours, VERSION, "")?;
+    eprintln!("kubeadm-rs init: {} in {:?}", run.output.status, run.took);
 
     // The control plane runs as containers, and the API server shows their mirror Pods.
     let ps = rn.crictl_ok(&["ps", "--state", "running", "-o", "json"])?;
@@ -449,7 +398,9 @@ fn init_checks(bed: &Bed, rn: &RealNode, ours: &PathBuf) -> Result<()> {
     for c in ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"] {
         ensure!(running.contains(c), "{c} is not a running container: {running:?}");
     }
-    wait_for("the Node to be Ready", Duration::from_secs(120), || node_ready(bed, node))?;
+    wait_for("the Node to be Ready", Duration::from_secs(120), || {
+        cluster::node_ready(bed, node, node.name())
+    })?;
     eprintln!("node Ready {:?} after init started", t.elapsed());
     // Mirror Pods of the static Pods, then the addons: kube-proxy (host network, iptables in
     // its image) and CoreDNS (Pod network: the node's bridge CNI), all Running and Ready.
@@ -462,25 +413,9 @@ fn init_checks(bed: &Bed, rn: &RealNode, ours: &PathBuf) -> Result<()> {
         "the control plane's mirror Pods and the addons to be Ready",
         Duration::from_secs(120),
         || {
-            let v = bed
-                .kubectl_ok(node, &["get", "pods", "-n", "kube-system", "-o", "json"])
-                .map_err(|e| e.to_string())
-                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).map_err(|e| e.to_string()))?;
-            let ready: Vec<String> = v["items"]
-                .as_array()
-                .map(|a| a.as_slice())
-                .unwrap_or_default()
-                .iter()
-                .filter(|p| {
-                    p["status"]["phase"] == "Running"
-                        && p["status"]["conditions"]
-                            .as_array()
-                            .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
-                })
-                .filter_map(|p| p["metadata"]["name"].as_str().map(str::to_string))
-                .collect();
+            let ready = cluster::ready_kube_system_pods(bed, node)?;
             let missing: Vec<&String> =
-                wanted.iter().filter(|w| !ready.iter().any(|r| r.starts_with(w.as_str()))).collect();
+                wanted.iter().filter(|w| !ready.iter().any(|r| r.name.starts_with(w.as_str()))).collect();
             if missing.is_empty() { Ok(()) } else { Err(format!("not Ready: {missing:?}")) }
         },
     );
@@ -500,7 +435,8 @@ fn init_on_a_real_node() -> Result<()> {
     let started = Instant::now();
     let bed = Bed::builder().name("real-init").nodes(1).start()?;
     let bed_state = bed.state();
-    let rn = RealNode::start(&bed, bed.node(0), RealNodeOptions::default().pod_cidr(NODE1_POD_CIDR))?;
+    let rn =
+        RealNode::start(&bed, bed.node(0), RealNodeOptions::default().pod_cidr(cluster::FIRST_POD_CIDR))?;
     let real = vec![(rn.state().clone(), bed.node(0).netns().to_string())];
     if let Err(e) = init_checks(&bed, &rn, &ours) {
         eprintln!("===== log tails =====\n{}", bed.log_tails(40));

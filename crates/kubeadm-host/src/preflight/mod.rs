@@ -333,10 +333,13 @@ pub fn init_node_checks(cfg: &InitPreflightInput) -> Vec<Box<dyn Checker>> {
     if v6 {
         v.push(Box::new(FileContentCheck { path: IPV6_DEFAULT_FORWARDING.into(), content: b"1".to_vec() }));
     }
-    if let EtcdInput::External { endpoints, .. } = &cfg.etcd {
+    if let EtcdInput::External { endpoints, ca_file, cert_file, key_file } = &cfg.etcd {
         v.push(Box::new(ExternalEtcdVersionCheck {
             endpoints: endpoints.clone(),
             min_version: MIN_EXTERNAL_ETCD_VERSION.into(),
+            ca_file: ca_file.clone(),
+            cert_file: cert_file.clone(),
+            key_file: key_file.clone(),
         }));
     }
     etcd_checks(cfg, v)

@@ -407,9 +407,12 @@ fn image_pull() {
 #[test]
 fn external_etcd_version() {
     let mut h = FakeHost::default();
-    let c = ExternalEtcdVersionCheck {
+    let mut c = ExternalEtcdVersionCheck {
         endpoints: vec!["http://10.0.0.9:2379".into(), "https://10.0.0.10:2379".into()],
         min_version: MIN_EXTERNAL_ETCD_VERSION.into(),
+        ca_file: String::new(),
+        cert_file: String::new(),
+        key_file: String::new(),
     };
     h.http.insert(
         "http://10.0.0.9:2379/version".into(),
@@ -426,6 +429,37 @@ fn external_etcd_version() {
             "this version of kubeadm only supports external etcd version >= 3.5.24-0. Current version: 3.4.23"
         ]
     );
+
+    // The CA and the client pair are read first (upstream's messages) and given to the request.
+    c.ca_file = "/etc/etcd/ca.crt".into();
+    c.cert_file = "/etc/etcd/client.crt".into();
+    c.key_file = "/etc/etcd/client.key".into();
+    assert_eq!(
+        run1(&c, &h).errors,
+        vec![
+            "couldn't load external etcd's server certificate /etc/etcd/ca.crt: open /etc/etcd/ca.crt: no such file or directory"
+        ]
+    );
+    h.file("/etc/etcd/ca.crt", b"CA").file("/etc/etcd/client.crt", b"CERT");
+    assert_eq!(
+        run1(&c, &h).errors,
+        vec![
+            "couldn't load external etcd's certificate and key pair /etc/etcd/client.crt, /etc/etcd/client.key: open /etc/etcd/client.key: no such file or directory"
+        ]
+    );
+    h.file("/etc/etcd/client.key", b"KEY");
+    h.http.insert("http://10.0.0.9:2379/version".into(), Ok(r#"{"etcdserver":"3.7.0"}"#.into()));
+    h.http.insert(
+        "https://10.0.0.10:2379/version".into(),
+        Err(HttpGetError::Failed("Get \"https://10.0.0.10:2379/version\": connection refused".into())),
+    );
+    let r = run1(&c, &h);
+    assert_eq!(r.errors, vec!["Get \"https://10.0.0.10:2379/version\": connection refused"]);
+    let sent = h.http_tls.lock().unwrap().get("https://10.0.0.10:2379/version").cloned().flatten().unwrap();
+    assert_eq!(sent.ca_pem.as_deref(), Some(&b"CA"[..]));
+    assert_eq!(sent.client_pem, Some((b"CERT".to_vec(), b"KEY".to_vec())));
+    c.endpoints.clear();
+    assert_ok(&c, &h);
 }
 
 #[test]

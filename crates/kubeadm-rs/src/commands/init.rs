@@ -211,6 +211,7 @@ impl InitData {
         .map_err(|e| anyhow::anyhow!("{e}"))?;
         // Upstream stores the merged, sorted set back into the configuration.
         cfg.init.node_registration.ignore_preflight_errors = ignore.iter().cloned().collect();
+        crate::wiring::verify_api_server_bind_address(&cfg.init.local_api_endpoint.advertise_address)?;
         let dry_run = opts.dry_run || cfg.dry_run();
         let dry_run_dir = if dry_run { Some(make_dry_run_dir(&out)?) } else { None };
         let ext = kubeadm_pki::using_external_ca(&cfg.certificates_dir());

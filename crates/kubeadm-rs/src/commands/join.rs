@@ -248,18 +248,13 @@ impl JoinData {
         if let Some(s) = non_empty(f.string(CRI_SOCKET)) {
             cfg.node_registration.cri_socket = s;
         }
-        let (facts, host) = crate::wiring::host_facts(&cfg.node_registration.name)?;
+        let (facts, _) = crate::wiring::host_facts(&cfg.node_registration.name)?;
         let hostname = {
             use kubeadm_host::HostEnv as _;
             kubeadm_host::RealHost.hostname().map(|h| h.trim().to_lowercase()).unwrap_or_default()
         };
         let warnings = kubeadm_api::defaults::set_join_dynamic_defaults(&mut cfg, &facts)?;
         for w in warnings {
-            out.warn(w);
-        }
-        if cfg.control_plane.is_some()
-            && let Some(w) = &host.advertise_address_warning
-        {
             out.warn(w);
         }
         let errs =
@@ -273,6 +268,9 @@ impl JoinData {
         )
         .map_err(|e| anyhow::anyhow!("{e}"))?;
         cfg.node_registration.ignore_preflight_errors = ignore.iter().cloned().collect();
+        if let Some(cp) = &cfg.control_plane {
+            crate::wiring::verify_api_server_bind_address(&cp.local_api_endpoint.advertise_address)?;
+        }
         let dry_run = opts.dry_run || cfg.dry_run;
         let dry_run_dir = if dry_run { Some(make_dry_run_dir(&out)?) } else { None };
         let skip_phases_from_config = cfg.skip_phases.clone();

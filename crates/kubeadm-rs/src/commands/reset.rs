@@ -25,6 +25,14 @@ For information on how to perform this cleanup manually, please see:
 
 ";
 
+/// What is left to clean by hand after `reset --cleanup-network` (the first sentence of
+/// upstream's note before v1.29).
+const MANUAL_CLEANUP_KUBECONFIG: &str = "
+The reset process does not clean your kubeconfig files and you must remove them manually.
+Please, check the contents of the $HOME/.kube/config file.
+
+";
+
 /// Typed shared state of a `reset` run.
 pub struct ResetData {
     /// Output sink.
@@ -43,6 +51,9 @@ pub struct ResetData {
     pub dry_run: bool,
     /// Also clean `/etc/kubernetes/tmp`.
     pub cleanup_tmp_dir: bool,
+    /// `--cleanup-network` (kubeadm-rs extension): also remove kube-proxy's iptables/nftables
+    /// rules, IPVS and the CNI state.
+    pub cleanup_network: bool,
     /// Checks whose errors become warnings.
     pub ignore_preflight_errors: BTreeSet<String>,
     /// Phases to skip from the configuration (`skipPhases`).
@@ -107,6 +118,7 @@ impl ResetData {
             out,
             force: bool_flag_or(&f, FORCE, cfg.force),
             cleanup_tmp_dir: bool_flag_or(&f, CLEANUP_TMP_DIR, cfg.cleanup_tmp_dir),
+            cleanup_network: f.boolean(CLEANUP_NETWORK),
             skip_phases_from_config: cfg.skip_phases.clone(),
             cfg,
             cluster,
@@ -171,7 +183,10 @@ pub fn run(out: &Output, args: &ResetArgs) -> anyhow::Result<()> {
             }
             let plan = r.plan(&[], &skip)?;
             r.execute(&plan, &mut data)?;
-            data.out.raw(MANUAL_CLEANUP);
+            // With --cleanup-network, what upstream's note tells to do by hand was done, unless
+            // cleanup-node was skipped.
+            let cleaned = data.cleanup_network && plan.selected("cleanup-node");
+            data.out.raw(if cleaned { MANUAL_CLEANUP_KUBECONFIG } else { MANUAL_CLEANUP });
         }
     }
     Ok(())

@@ -23,7 +23,7 @@ pub fn runner() -> Runner<ResetData> {
             Phase::new("cleanup-node", "Run cleanup node.")
                 .aliases(&["cleanupnode"])
                 .run(resetphases::cleanup_node)
-                .flags(vec![CERT_DIR, CRI_SOCKET, CLEANUP_TMP_DIR, DRY_RUN]),
+                .flags(vec![CERT_DIR, CRI_SOCKET, CLEANUP_TMP_DIR, DRY_RUN, CLEANUP_NETWORK]),
         ],
     }
 }

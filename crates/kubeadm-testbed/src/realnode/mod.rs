@@ -20,6 +20,7 @@
 //! [`RealNode::start`] (or [`clean_stale`]). See docs/testbed.md ("Real nodes").
 
 pub mod cgroup;
+pub mod cluster;
 pub mod containerd;
 pub mod images;
 pub mod kubelet;
@@ -64,7 +65,8 @@ pub struct RealNodeOptions {
     /// More kubelet flags for `KUBELET_EXTRA_ARGS`, after the bed's `--node-ip` and
     /// `--cgroup-root`.
     pub kubelet_extra_args: Vec<String>,
-    /// Writes a bridge CNI network for this Pod CIDR into the node's `/etc/cni/net.d`.
+    /// Writes a bridge CNI network for this Pod CIDR into the node's `/etc/cni/net.d` (for a
+    /// node whose CIDR is known only once it has joined: [`RealNode::wait_pod_network`]).
     pub pod_cidr: Option<String>,
 }
 
@@ -283,10 +285,7 @@ impl RealNode {
                 .map_err(|e| Error::io(format!("creating {d} in {}", node.name()), e))?;
         }
         if let Some(cidr) = &opts.pod_cidr {
-            node.write_file(
-                format!("{}/10-bed.conflist", containerd::CNI_CONF_DIR),
-                containerd::bridge_conflist(cidr),
-            )?;
+            self.set_pod_network(cidr)?;
         }
         // What a kubelet package and a node's admin provide: `kubelet` and `crictl` in PATH (a
         // node-private tmpfs over the host's empty /usr/local/sbin, first in PATH) and IPv4
