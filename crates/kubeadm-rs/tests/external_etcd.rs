@@ -204,19 +204,8 @@ fn external_etcd(bed: &Bed) -> Result<()> {
     // Node 2 joins as a control plane.
     let _healthz = controlplane::start_kubelet_healthz(n2)?;
     bed.start_runner(n2)?;
-    let mut args = cmd.args();
-    let n2_ip = n2.ip().to_string();
-    args.extend(
-        [
-            "--control-plane",
-            "--certificate-key",
-            &key,
-            "--apiserver-advertise-address",
-            &n2_ip,
-            BED_IGNORED_CHECKS,
-        ]
-        .map(String::from),
-    );
+    let mut args = cmd.control_plane_args(&key, n2);
+    args.push(BED_IGNORED_CHECKS.to_string());
     let start = Instant::now();
     let (out, registered) = std::thread::scope(|s| {
         let registrar = s.spawn(|| controlplane::register_node_as(bed, n2, KUBELET_CONF, NODE_TIMEOUT));

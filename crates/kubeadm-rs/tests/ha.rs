@@ -209,15 +209,7 @@ fn join_control_plane(
     extra: &[&str],
 ) -> Result<String> {
     bed.start_runner(n)?;
-    let mut args = cmd.args();
-    let ip = n.ip().to_string();
-    args.extend(strings(&[
-        "--control-plane",
-        "--certificate-key",
-        key,
-        "--apiserver-advertise-address",
-        &ip,
-    ]));
+    let mut args = cmd.control_plane_args(key, n);
     args.push(CP_IGNORED.to_string());
     args.extend(strings(extra));
     let stop = AtomicBool::new(false);

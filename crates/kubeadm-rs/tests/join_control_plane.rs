@@ -10,6 +10,8 @@
 //! manifest).
 //! Checked:
 //!
+//! * a wrong certificate key, then a deleted (expired) kubeadm-certs Secret, fail in download-certs
+//!   with a clear error and no certificate written;
 //! * the join exits 0 and prints upstream's control-plane closing block;
 //! * the shared certificates were downloaded (node 2's CA equals node 1's) and node 2 has its own
 //!   serving certificates;
@@ -70,6 +72,57 @@ fn etcd_members(node: &Node) -> Result<Vec<Value>> {
     Ok(v["members"].as_array().cloned().unwrap_or_default())
 }
 
+/// A failed control-plane join: exit 1, the error on stderr, and nothing under node 2's pki dir.
+fn join_fails(n2: &Node, args: &[String], want: &str) -> Result<()> {
+    let out = n2.exec_timeout(ours(), args, &[], JOIN_TIMEOUT)?;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    ensure!(out.status.code() == Some(1), "join should fail ({want}):\n{stderr}");
+    let last = stderr.lines().rev().find(|l| l.starts_with("error:")).unwrap_or_default();
+    ensure!(last.contains(want), "error {last:?} does not say {want:?}:\n{stderr}");
+    let pki = n2.host_path("/etc/kubernetes/pki");
+    let left: Vec<_> =
+        std::fs::read_dir(&pki).map(|d| d.filter_map(|e| e.ok()).collect()).unwrap_or_default();
+    ensure!(left.is_empty(), "files left in node 2's pki dir after a failed join: {left:?}");
+    Ok(())
+}
+
+/// A wrong certificate key and an expired (deleted) kubeadm-certs Secret are refused clearly in
+/// download-certs, before any certificate is written; the Secret is uploaded again afterwards and
+/// its new key returned.
+fn refused_without_the_right_key(
+    bed: &Bed,
+    n1: &Node,
+    n2: &Node,
+    cmd: &JoinCommand,
+    key: &str,
+) -> Result<String> {
+    let flipped: String = key
+        .chars()
+        .enumerate()
+        .map(|(i, c)| if i == 0 { if c == '0' { '1' } else { '0' } } else { c })
+        .collect();
+    let mut args = cmd.control_plane_args(&flipped, n2);
+    args.push(BED_IGNORED_CHECKS.to_string());
+    join_fails(n2, &args, "error downloading certs")?;
+    bed.kubectl_with(n1, ADMIN_CONF, &["-n", "kube-system", "delete", "secret", "kubeadm-certs"])?;
+    let mut args = cmd.control_plane_args(key, n2);
+    args.push(BED_IGNORED_CHECKS.to_string());
+    join_fails(n2, &args, "might have expired")?;
+    // Upload again (a new key, as `init phase upload-certs --upload-certs` prints it).
+    let up = n1.exec(
+        ours(),
+        ["init", "phase", "upload-certs", "--upload-certs", "--config", controlplane::CONFIG_PATH],
+        &[],
+    )?;
+    let stdout = String::from_utf8_lossy(&up.stdout).into_owned();
+    ensure!(up.status.success(), "upload-certs again: {}", String::from_utf8_lossy(&up.stderr));
+    let new_key = stdout
+        .split_whitespace()
+        .find(|w| w.len() == 64 && w.bytes().all(|b| b.is_ascii_hexdigit()))
+        .with_context(|| format!("no certificate key in upload-certs' output:\n{stdout}"))?;
+    Ok(new_key.to_string())
+}
+
 fn control_plane_join(bed: &Bed) -> Result<()> {
     let (n1, n2) = (bed.node(0), bed.node(1));
     let endpoint = format!("{}:6443", n1.ip());
@@ -90,20 +143,10 @@ fn control_plane_join(bed: &Bed) -> Result<()> {
     controlplane::register_mirror_pod(bed, n1, n1, "etcd")?;
 
     let _healthz = controlplane::start_kubelet_healthz(n2)?;
+    let key = refused_without_the_right_key(bed, n1, n2, &cmd, &key)?;
     bed.start_runner(n2)?;
-    let mut args = cmd.args();
-    let n2_ip = n2.ip().to_string();
-    args.extend(
-        [
-            "--control-plane",
-            "--certificate-key",
-            &key,
-            "--apiserver-advertise-address",
-            &n2_ip,
-            BED_IGNORED_CHECKS,
-        ]
-        .map(String::from),
-    );
+    let mut args = cmd.control_plane_args(&key, n2);
+    args.push(BED_IGNORED_CHECKS.to_string());
     let start = std::time::Instant::now();
     let out = std::thread::scope(|s| {
         // Stands in for the kubelet's registration: the Node object appears once node 2's API

@@ -116,19 +116,7 @@ fn pem_subject(b64: &str, csr: bool) -> Result<(Vec<String>, Vec<String>)> {
 
 /// The node's identity with its own kubelet.conf, and its Node object created and read with it.
 fn check_node_credentials(bed: &Bed, n: &Node) -> Result<()> {
-    let out = bed.kubectl_with(n, KUBELET_CONF, &["auth", "whoami", "-o", "json"])?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    ensure!(
-        out.status.success(),
-        "[{}] auth whoami: {}{text}",
-        n.name(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let review: Value = serde_json::from_str(&text).with_context(|| format!("auth whoami: {text}"))?;
-    let user = &review["status"]["userInfo"];
-    ensure!(user["username"] == format!("system:node:{}", n.name()), "[{}] whoami: {review}", n.name());
-    let groups = user["groups"].as_array().cloned().unwrap_or_default();
-    ensure!(groups.iter().any(|g| g == "system:nodes"), "[{}] whoami groups: {review}", n.name());
+    controlplane::check_node_identity(bed, n, KUBELET_CONF)?;
 
     controlplane::register_node_as(bed, n, KUBELET_CONF, Duration::from_secs(60))
         .with_context(|| format!("{} creating its own Node object with its kubelet.conf", n.name()))?;

@@ -313,6 +313,18 @@ impl JoinCommand {
             .map(String::from)
             .to_vec()
     }
+
+    /// [`JoinCommand::args`] for a control-plane node: plus `--control-plane --certificate-key
+    /// <key> --apiserver-advertise-address <node's IP>`.
+    pub fn control_plane_args(&self, certificate_key: &str, node: &Node) -> Vec<String> {
+        let mut args = self.args();
+        args.extend(
+            ["--control-plane", "--certificate-key", certificate_key, "--apiserver-advertise-address"]
+                .map(String::from),
+        );
+        args.push(node.ip().to_string());
+        args
+    }
 }
 
 /// `kubectl get <args> -o json` in `node` with `kubeconfig` (a path inside the node), parsed.
@@ -404,6 +416,24 @@ pub fn etcd_member_list(node: &Node) -> Result<Vec<serde_json::Value>> {
     let v: serde_json::Value =
         serde_json::from_str(&out).map_err(|e| crate::Error::Invalid(format!("{what}: {e}:\n{out}")))?;
     Ok(v["members"].as_array().cloned().unwrap_or_default())
+}
+
+/// `kubectl auth whoami` in `node` with `kubeconfig` (a path inside the node) must be the node's
+/// identity: `system:node:<name>` in the `system:nodes` group.
+pub fn check_node_identity(bed: &Bed, node: &Node, kubeconfig: &str) -> Result<()> {
+    let what = format!("[{}] kubectl --kubeconfig={kubeconfig} auth whoami", node.name());
+    let text =
+        procs::check_output(&what, bed.kubectl_with(node, kubeconfig, &["auth", "whoami", "-o", "json"])?)?;
+    let review: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| crate::Error::Invalid(format!("{what}: {e}: {text}")))?;
+    let user = &review["status"]["userInfo"];
+    let groups = user["groups"].as_array().cloned().unwrap_or_default();
+    if user["username"] != format!("system:node:{}", node.name())
+        || !groups.iter().any(|g| g == "system:nodes")
+    {
+        return Err(crate::Error::Invalid(format!("{what}: not the node's identity: {review}")));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
-use kubeadm_testbed::controlplane::JoinCommand;
+use kubeadm_testbed::controlplane::{self, JoinCommand};
 use kubeadm_testbed::realnode::{self, RealNode, RealNodeOptions, cluster, images};
 use kubeadm_testbed::state::{self, BedState};
 use kubeadm_testbed::{Bed, Node, bed_preflight, heavy_lock, wait_for};
@@ -168,24 +168,6 @@ fn list_csrs(bed: &Bed, admin: &Node) -> Result<Vec<Csr>> {
         });
     }
     Ok(out)
-}
-
-/// `auth whoami` with the worker's kubelet.conf: `system:node:<name>` in `system:nodes`.
-fn check_whoami(bed: &Bed, n: &Node) -> Result<()> {
-    let out = bed.kubectl_with(n, KUBELET_CONF, &["auth", "whoami", "-o", "json"])?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    ensure!(
-        out.status.success(),
-        "[{}] auth whoami: {}{text}",
-        n.name(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let review: Value = serde_json::from_str(&text).with_context(|| format!("auth whoami: {text}"))?;
-    let user = &review["status"]["userInfo"];
-    ensure!(user["username"] == format!("system:node:{}", n.name()), "[{}] whoami: {review}", n.name());
-    let groups = user["groups"].as_array().cloned().unwrap_or_default();
-    ensure!(groups.iter().any(|g| g == "system:nodes"), "[{}] whoami groups: {review}", n.name());
-    Ok(())
 }
 
 /// Where `kubelet-client-current.pem` points (absolute).
@@ -413,7 +395,7 @@ fn checks(bed: &Bed, rn1: &RealNode, rn2: &RealNode, rn3: &RealNode, ours: &Path
 
     // 4. The workers' identities and how they got them.
     for n in [n2, n3] {
-        check_whoami(bed, n)?;
+        controlplane::check_node_identity(bed, n, KUBELET_CONF)?;
     }
     let csrs = list_csrs(bed, n1)?;
     let c2 = check_bootstrap_csr(&csrs, n2, cmd.token_id(), Requester::KubeadmRs, j2.printed_csr.as_deref())?;
@@ -450,7 +432,7 @@ fn checks(bed: &Bed, rn1: &RealNode, rn2: &RealNode, rn3: &RealNode, ours: &Path
             n.name(),
             j.at.elapsed().as_secs_f64()
         );
-        check_whoami(bed, n)?;
+        controlplane::check_node_identity(bed, n, KUBELET_CONF)?;
         check_kubelet_conf(n)?;
     }
     wait_for("all three Nodes to be Ready after the rotations", READY_TIMEOUT, || {
