@@ -32,7 +32,7 @@ fn manager() -> Manager {
     {
         return Manager::Program(p);
     }
-    if Path::new("/run/systemd/system").is_dir() { Manager::Systemd } else { Manager::None }
+    if systemd_is_init() { Manager::Systemd } else { Manager::None }
 }
 
 /// Whether systemd is the init system.

@@ -48,13 +48,6 @@ fn ours() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_kubeadm-rs"))
 }
 
-/// The value after `--certificate-key` in init's output.
-fn certificate_key(init_out: &str) -> Option<String> {
-    let words: Vec<&str> = init_out.split_whitespace().filter(|w| *w != "\\").collect();
-    let i = words.iter().position(|w| *w == "--certificate-key")?;
-    words.get(i + 1).map(|s| (*s).to_string())
-}
-
 /// etcdctl in node 3 against its etcd, with the apiserver-etcd-client identity.
 fn etcdctl(n3: &Node, args: &[&str]) -> Result<String> {
     let etcdctl = components::bin("etcdctl")?;
@@ -182,7 +175,8 @@ fn external_etcd(bed: &Bed) -> Result<()> {
 
     let init_out = controlplane::full_init(bed, n1, ours(), &config, &["--upload-certs"], NODE_TIMEOUT)?;
     let cmd = JoinCommand::parse(&init_out).with_context(|| format!("no join command in:\n{init_out}"))?;
-    let key = certificate_key(&init_out).with_context(|| format!("no --certificate-key in:\n{init_out}"))?;
+    let key = controlplane::certificate_key(&init_out)
+        .with_context(|| format!("no --certificate-key in:\n{init_out}"))?;
     controlplane::wait_cluster_info_signed(bed, n1, cmd.token_id(), Duration::from_secs(60))?;
 
     // What upload-certs stored: the external etcd's files, no etcd CA.

@@ -158,13 +158,6 @@ fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
 }
 
-/// The value after `--certificate-key` in `text` (init's output or a printed join command).
-fn certificate_key(text: &str) -> Option<String> {
-    let words: Vec<&str> = text.split_whitespace().filter(|w| *w != "\\").collect();
-    let i = words.iter().position(|w| *w == "--certificate-key")?;
-    words.get(i + 1).map(|s| (*s).to_string())
-}
-
 /// Creates `n`'s Node object with `kubeconfig` (a path in `n`), retried every 500 ms until it
 /// works, `stop` is set, or [`NODE_TIMEOUT`]: the kubelet's registration, stood in for.
 fn register_node(bed: &Bed, n: &Node, kubeconfig: &str, stop: &AtomicBool) -> Result<()> {
@@ -424,7 +417,7 @@ fn ha_init(bed: &Bed, n1: &Node, kubeadm: &Path) -> Result<(LbHandle, JoinComman
         NODE_TIMEOUT,
     )?;
     let cmd = JoinCommand::parse(&init_out).context("no worker join command in init's output")?;
-    let key = certificate_key(&init_out).context("no --certificate-key in init's output")?;
+    let key = controlplane::certificate_key(&init_out).context("no --certificate-key in init's output")?;
     ensure!(
         cmd.endpoint == endpoint,
         "init's join command names {}, not the endpoint {endpoint}",
@@ -565,7 +558,7 @@ fn ha_cluster(bed: &Bed, steps: &mut Steps) -> Result<()> {
     ensure!(ok, "token create --print-join-command --certificate-key failed");
     ensure!(
         cp_printed.contains("--control-plane")
-            && certificate_key(&cp_printed).as_deref() == Some(new_key.as_str()),
+            && controlplane::certificate_key(&cp_printed).as_deref() == Some(new_key.as_str()),
         "token create --certificate-key did not print a control-plane join command with the key"
     );
     join_control_plane(bed, n3, n1, ours(), &fresh, &new_key, KUBELET_CONF, &[])?;

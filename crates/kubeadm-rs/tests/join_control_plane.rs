@@ -28,8 +28,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use kubeadm_testbed::controlplane::{self, JoinCommand};
-use kubeadm_testbed::{Bed, Node, bed_preflight, components, heavy_lock};
-use serde_json::Value;
+use kubeadm_testbed::{Bed, Node, bed_preflight, heavy_lock};
 
 const VERSION: &str = "v1.37.2";
 const NODE_TIMEOUT: Duration = Duration::from_secs(300);
@@ -41,35 +40,6 @@ const KUBELET_CONF: &str = "/etc/kubernetes/kubelet.conf";
 
 fn ours() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_kubeadm-rs"))
-}
-
-/// The value after `flag` in the first control-plane join command of init's output.
-fn certificate_key(init_out: &str) -> Option<String> {
-    let words: Vec<&str> = init_out.split_whitespace().filter(|w| *w != "\\").collect();
-    let i = words.iter().position(|w| *w == "--certificate-key")?;
-    words.get(i + 1).map(|s| (*s).to_string())
-}
-
-/// `etcdctl member list -w json` run in `node` with its healthcheck-client identity.
-fn etcd_members(node: &Node) -> Result<Vec<Value>> {
-    let etcdctl = components::bin("etcdctl")?;
-    let ep = format!("--endpoints=https://{}:2379", node.ip());
-    let out = node.exec_ok(
-        &etcdctl,
-        [
-            ep.as_str(),
-            "--cacert=/etc/kubernetes/pki/etcd/ca.crt",
-            "--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt",
-            "--key=/etc/kubernetes/pki/etcd/healthcheck-client.key",
-            "member",
-            "list",
-            "-w",
-            "json",
-        ],
-        &[],
-    )?;
-    let v: Value = serde_json::from_str(&out).with_context(|| format!("etcdctl member list: {out}"))?;
-    Ok(v["members"].as_array().cloned().unwrap_or_default())
 }
 
 /// A failed control-plane join: exit 1, the error on stderr, and nothing under node 2's pki dir.
@@ -137,7 +107,8 @@ fn control_plane_join(bed: &Bed) -> Result<()> {
     );
     let init_out = controlplane::full_init(bed, n1, ours(), &config, &["--upload-certs"], NODE_TIMEOUT)?;
     let cmd = JoinCommand::parse(&init_out).with_context(|| format!("no join command in:\n{init_out}"))?;
-    let key = certificate_key(&init_out).with_context(|| format!("no --certificate-key in:\n{init_out}"))?;
+    let key = controlplane::certificate_key(&init_out)
+        .with_context(|| format!("no --certificate-key in:\n{init_out}"))?;
     controlplane::wait_cluster_info_signed(bed, n1, cmd.token_id(), Duration::from_secs(60))?;
     // kubeadm finds the etcd members through the etcd mirror Pods, which the kubelet creates.
     controlplane::register_mirror_pod(bed, n1, n1, "etcd")?;
@@ -185,7 +156,7 @@ fn control_plane_join(bed: &Bed) -> Result<()> {
     );
 
     // Two started voting members.
-    let members = etcd_members(n1)?;
+    let members = controlplane::etcd_member_list(n1)?;
     ensure!(members.len() == 2, "etcd members: {members:?}");
     for m in &members {
         ensure!(m["isLearner"].as_bool() != Some(true), "a learner is left: {m}");

@@ -327,6 +327,14 @@ impl JoinCommand {
     }
 }
 
+/// The value after `--certificate-key` in `text` (init's output with `--upload-certs`, or a printed
+/// control-plane join command); line continuations (`\`) are skipped.
+pub fn certificate_key(text: &str) -> Option<String> {
+    let words: Vec<&str> = text.split_whitespace().filter(|w| *w != "\\").collect();
+    let i = words.iter().position(|w| *w == "--certificate-key")?;
+    words.get(i + 1).map(|s| (*s).to_string())
+}
+
 /// `kubectl get <args> -o json` in `node` with `kubeconfig` (a path inside the node), parsed.
 pub fn kubectl_json(bed: &Bed, node: &Node, kubeconfig: &str, args: &[&str]) -> Result<serde_json::Value> {
     let mut all = vec!["get"];
